@@ -1,0 +1,153 @@
+"""The pipeline of one solve: inputs -> model -> standard form -> HiGHS -> tables."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+
+import pandas as pd
+
+from .errors import SolverError
+from .inputs import ModelInputs
+from .solve import LpData, LpSolution, Timings, compile_lp, new_highs, run_highs
+
+
+@dataclass
+class Result:
+    """The outcome of :func:`solve`.
+
+    ``status`` is ``optimal`` or ``infeasible`` (strict mode, or hard data that cannot be
+    met); ``objective`` is None unless optimal. ``tables`` holds every result table as a
+    DataFrame (the sheets of the result workbook); ``explanation`` is a plain-language
+    account of an infeasibility, else None.
+    """
+
+    status: str
+    objective: float | None
+    tables: dict[str, pd.DataFrame]
+    explanation: str | None = None
+    inputs: ModelInputs | None = field(default=None, repr=False)
+    strict: bool = False
+    scenario: str | None = None
+    changes: list[str] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+    lp: LpData | None = field(default=None, repr=False)
+    solution: LpSolution | None = field(default=None, repr=False)
+
+    @property
+    def optimal(self) -> bool:
+        return self.status == "optimal"
+
+
+def solve(inputs: ModelInputs, *, strict: bool | None = None, scenario: str | None = None,
+          verbose: bool = False) -> Result:
+    """Solve the allocation LP for ``inputs`` and return a :class:`Result`.
+
+    ``strict`` overrides ``settings.strict``; ``scenario`` applies the named rows of the
+    workbook's ``scenarios`` sheet first. An infeasible model is returned with status
+    ``infeasible`` and an explanation, not raised; a solver failure raises SolverError.
+    """
+    from .model import build_model
+
+    changes: list[str] = []
+    if scenario is not None:
+        from .changes import apply_scenario
+
+        inputs, changes = apply_scenario(inputs, scenario)
+    strict = inputs.strict if strict is None else strict
+    timings = Timings()
+    start = time.perf_counter()
+    model = build_model(inputs, strict=strict)
+    timings.build = time.perf_counter() - start
+    start = time.perf_counter()
+    lp = compile_lp(model)
+    timings.compile = time.perf_counter() - start
+    h = new_highs(lp, verbose=verbose)
+    sol = run_highs(h)
+    timings.solve = sol.seconds
+    result = Result(sol.status, None, {}, None, inputs, strict, scenario, changes, timings,
+                    lp, sol)
+    start = time.perf_counter()
+    if sol.status == "optimal":
+        _report_optimal(result)
+    elif sol.status in ("infeasible", "infeasible or unbounded"):
+        from .explain import explain_infeasible
+
+        result.status = "infeasible"
+        result.explanation, result.tables = explain_infeasible(inputs, lp, h, strict=strict)
+        result.tables["summary"] = _status_summary(result)
+    else:
+        raise SolverError(f"HiGHS stopped with model status '{sol.status}'; no solution to "
+                          "report. Rerun with --verbose to see the solver log.")
+    timings.report = time.perf_counter() - start
+    result.tables["run_info"] = run_info(result)
+    return result
+
+
+def _report_optimal(result: Result) -> None:
+    from . import report
+
+    inputs, lp, sol = result.inputs, result.lp, result.solution
+    tables = report.build_tables(inputs, lp, sol)
+    parts = report.objective_parts(inputs, lp, sol)
+    mrecl = report.mrecl_ndpr(inputs, lp, sol)
+    share = report.domestic_ndpr_share(inputs, tables["allocation"], mrecl)
+    t = result.timings
+    extra = [("strict", result.strict, ""), ("scenario", result.scenario or "", ""),
+             ("solve_seconds", round(t.solve, 4), "s"),
+             ("build_seconds", round(t.build + t.compile, 4), "s"),
+             ("simplex_iterations", sol.iterations, "")]
+    tables["summary"] = report.summary_table(inputs, sol, tables, parts, share, extra)
+    result.objective = sol.objective
+    result.tables = {"summary": tables.pop("summary"), **tables}
+
+
+def _status_summary(result: Result) -> pd.DataFrame:
+    return pd.DataFrame([("status", result.status, ""), ("objective", None, ""),
+                         ("strict", result.strict, ""), ("scenario", result.scenario or "", ""),
+                         ("explanation", result.explanation, "")],
+                        columns=["key", "value", "unit"])
+
+
+def table_hash(frame: pd.DataFrame) -> str:
+    """SHA-256 of a table's CSV with numbers rounded to 6 significant digits."""
+    text = frame.to_csv(index=False, float_format="%.6g")
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_info(result: Result) -> pd.DataFrame:
+    """A reproducibility manifest: versions, input hash, scenario, objective, table hash."""
+    from importlib import metadata
+
+    def version(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "unknown"
+
+    inputs = result.inputs
+    alloc = result.tables.get("allocation")
+    rows = [
+        ("tool", "irel-alloc"), ("tool_version", version("irel-alloc")),
+        ("python", platform.python_version()), ("pyomo", version("pyomo")),
+        ("highspy", version("highspy")), ("pandas", version("pandas")),
+        ("openpyxl", version("openpyxl")), ("platform", platform.platform()),
+        ("solver", "HiGHS (highspy), simplex, default options"),
+        ("input", inputs.source if inputs else ""),
+        ("input_sha256", (inputs.sha256 or "") if inputs else ""),
+        ("scenario", result.scenario or ""), ("changes", "; ".join(result.changes)),
+        ("strict", result.strict), ("status", result.status),
+        ("objective", result.objective),
+        ("allocation_sha256", table_hash(alloc) if alloc is not None else ""),
+        ("timestamp_utc", datetime.now(timezone.utc).isoformat(timespec="seconds")),
+    ]
+    return pd.DataFrame(rows, columns=["key", "value"])
+
+
+__all__ = ["Result", "solve", "run_info"]
+
+
