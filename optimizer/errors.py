@@ -59,6 +59,12 @@ class InputError(IrelError):
         super().__init__(message)
 
 
+class OutputError(IrelError):
+    """The result cannot be written where asked (open in Excel, no permission, ...)."""
+
+    exit_code = 2
+
+
 class InfeasibleError(IrelError):
     """The model has no feasible solution (strict mode); carries the explanation."""
 

@@ -47,10 +47,12 @@ def read_workbook(path: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, 
         raise InputError(f"input file not found: {path}")
     if path.is_dir():
         raise InputError(f"input path is a folder, expected an .xlsx file: {path}")
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         values_wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
         formulas_wb = openpyxl.load_workbook(path, data_only=False, read_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise InputError(
             f"cannot read {path} as an Excel workbook (.xlsx): {exc}. "
             "Save it from Excel as 'Excel Workbook (*.xlsx)'."

@@ -76,6 +76,8 @@ class ModelInputs:
     source: str = "<frames>"
     letters: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     sha256: str | None = None
+    path: str | None = None
+    """The workbook this came from, if any (never overwritten by the writer)."""
 
     @classmethod
     def from_frames(cls, frames: Mapping[str, pd.DataFrame], *, source: str = "<frames>") -> "ModelInputs":
@@ -88,9 +90,10 @@ class ModelInputs:
         return cls._from_raw(raw, letters, source=source)
 
     @classmethod
-    def _from_raw(cls, raw, letters, *, source: str, sha256: str | None = None) -> "ModelInputs":
+    def _from_raw(cls, raw, letters, *, source: str, sha256: str | None = None,
+                  path: str | None = None) -> "ModelInputs":
         typed, settings = normalise(raw, letters, source=source)
-        return cls(typed, settings, source, letters, sha256)
+        return cls(typed, settings, source, letters, sha256, path)
 
     def frame(self, sheet: str) -> pd.DataFrame:
         """The typed, expanded frame of a sheet, without the ``_row`` bookkeeping column."""
@@ -135,7 +138,7 @@ def read_inputs(path: str | Path) -> ModelInputs:
     path = Path(path)
     raw, letters = read_workbook(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return ModelInputs._from_raw(raw, letters, source=path.name, sha256=digest)
+    return ModelInputs._from_raw(raw, letters, source=path.name, sha256=digest, path=str(path))
 
 
 def _records(inputs: ModelInputs, sheet: str) -> list[dict]:

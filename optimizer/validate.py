@@ -138,12 +138,15 @@ class _Collector:
 def _type_sheet(sheet: Sheet, raw: pd.DataFrame, out: _Collector) -> pd.DataFrame:
     """Convert every cell of one sheet, fill defaults, report bad and missing cells."""
     present = set(raw.columns)
-    missing = [c.name for c in sheet.columns if c.required and c.name not in present]
+    # An optional sheet may be empty, header and all (SPEC §4).
+    empty_optional = sheet.optional and raw.empty
+    missing = [] if empty_optional else [
+        c.name for c in sheet.columns if c.required and c.name not in present]
     for name in missing:
         out.add(sheet.name, None, name, None, f"a column named {name!r}")
     records = []
     for raw_record in raw.to_dict("records"):
-        row = int(raw_record[ROW])
+        row = None if is_blank(raw_record.get(ROW)) else int(raw_record[ROW])
         record: dict[str, Any] = {ROW: row}
         for col in sheet.columns:
             value = raw_record.get(col.name)
@@ -235,7 +238,7 @@ def _check_unique(sheet: Sheet, frame: pd.DataFrame, out: _Collector) -> None:
             continue
         if key in seen:
             out.add(sheet.name, record[ROW], sheet.keys[-1], key[-1] if len(key) == 1 else
-                    ", ".join(str(k) for k in key),
+                    ", ".join("(blank)" if k is None else str(k) for k in key),
                     f"a unique {'/'.join(sheet.keys)} (row {seen[key]} has the same)")
         else:
             seen[key] = record[ROW]
@@ -337,10 +340,10 @@ def normalise(raw: dict[str, pd.DataFrame], letters: dict[str, dict[str, str]] |
                 out.add(sheet.name, None, None, "no such sheet", f"a sheet named {sheet.name!r}")
             frame = pd.DataFrame(columns=[ROW, *sheet.column_names])
         typed[sheet.name] = _type_sheet(sheet, frame, out)
-    settings = _read_settings(typed.pop("settings"), out)
+    settings = _read_settings(typed["settings"], out)
     refs = _ref_sets(typed)
     periods = list(dict.fromkeys(p for p in typed["periods"]["period"] if p is not None))
-    frames: dict[str, pd.DataFrame] = {}
+    frames: dict[str, pd.DataFrame] = {"settings": typed["settings"]}
     for sheet in SHEETS[1:]:
         frame = typed[sheet.name]
         _check_refs(sheet, frame, refs, out)
@@ -351,7 +354,8 @@ def normalise(raw: dict[str, pd.DataFrame], letters: dict[str, dict[str, str]] |
         frames[sheet.name] = frame
     _check_cross(frames, refs, out)
     if out.problems:
-        raise InputError(out.problems, source=source)
+        # A blank-period row is checked once per period it expands to: report it once.
+        raise InputError(list(dict.fromkeys(out.problems)), source=source)
     return frames, settings
 
 

@@ -1,0 +1,198 @@
+"""`irel-alloc`: thin command line over the library (SPEC §7).
+
+Parses arguments, calls the library, prints a short report and maps errors to exit codes:
+0 ok, 2 invalid input or usage, 3 infeasible, 4 solver failure. A user error is printed as
+``error: message`` without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import InputError, IrelError
+
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
+REPO = Path(__file__).resolve().parents[1]
+BASE_CASE = REPO / "inputs" / "base_case.xlsx"
+
+
+def default_output(input_path: Path, scenario: str | None = None, suffix: str = "result") -> Path:
+    """outputs/<input-stem>[-<scenario>]-result.xlsx, relative to the working folder."""
+    stem = input_path.stem + (f"-{scenario}" if scenario else "")
+    return Path("outputs") / f"{stem}-{suffix}.xlsx"
+
+
+def _input_path(value: str | None) -> Path:
+    if value:
+        return Path(value)
+    if not BASE_CASE.exists():
+        raise InputError(f"the bundled base case is not at {BASE_CASE}; pass an INPUT workbook")
+    return BASE_CASE
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{value:.4f}"
+    return str(value)
+
+
+def _print_result(result, out_path: Path | None) -> None:
+    summary = dict(zip(result.tables["summary"]["key"], result.tables["summary"]["value"]))
+    cur = result.inputs.settings["currency"] if result.inputs is not None else ""
+    print(f"status: {result.status}" + (" (strict)" if result.strict else ""))
+    if result.scenario:
+        print(f"scenario: {result.scenario} ({'; '.join(result.changes)})")
+    if result.optimal:
+        print(f"objective: {_fmt(result.objective)} {cur} (present value)")
+        for key, label in (("revenue_pv", "revenue (PV)"), ("penalties_pv", "penalties (PV)"),
+                           ("domestic_ndpr_share", "domestic NdPr share"),
+                           ("treaty_fulfilment_pct", "treaty fulfilment %"),
+                           ("treaty_shortfall_t", "treaty shortfall t")):
+            if summary.get(key) is not None:
+                print(f"{label}: {_fmt(summary[key])}")
+        short = result.tables["shortfalls"]
+        short = short[short["shortfall_t"] > 1e-6]
+        for r in short.itertuples():
+            print(f"  shortfall {r.period} {r.customer} {r.product}: {_fmt(r.shortfall_t)} t "
+                  f"of {_fmt(r.required_t)} t (penalty {_fmt(r.penalty)})")
+    if result.explanation:
+        print(result.explanation)
+    if out_path is not None:
+        print(f"wrote {out_path}")
+
+
+def cmd_solve(args) -> int:
+    from . import read_inputs, solve, write_results
+
+    path = _input_path(args.input)
+    inputs = read_inputs(path)
+    result = solve(inputs, strict=True if args.strict else None, scenario=args.scenario,
+                   verbose=args.verbose)
+    out = Path(args.output) if args.output else default_output(path, args.scenario)
+    write_results(result, out)
+    _print_result(result, out)
+    return EXIT_OK if result.optimal else EXIT_INFEASIBLE
+
+
+def cmd_explain(args) -> int:
+    from . import read_inputs, solve, write_results
+
+    path = _input_path(args.input)
+    result = solve(read_inputs(path), strict=True, scenario=args.scenario, verbose=args.verbose)
+    out = Path(args.output) if args.output else default_output(path, args.scenario, "explain")
+    write_results(result, out)
+    _print_result(result, out)
+    if result.optimal:
+        print("The model is feasible with every minimum enforced: nothing to explain.")
+    return EXIT_OK if result.optimal else EXIT_INFEASIBLE
+
+
+def cmd_validate(args) -> int:
+    from . import read_inputs
+    from .changes import apply_scenario, scenario_names
+
+    inputs = read_inputs(args.input)
+    P = inputs.params
+    # Scenario rows are data too: check that every named scenario applies cleanly.
+    problems = []
+    for name in scenario_names(inputs):
+        try:
+            apply_scenario(inputs, name)
+        except InputError as exc:
+            problems.append(f"scenario {name}: {exc}")
+    if problems:
+        raise InputError("\n".join(problems))
+    print(f"{args.input}: valid. {len(P.PERIODS)} periods, {len(P.MINES)} mines, "
+          f"{len(P.CRACKING) + len(P.SEPARATION)} plants, {len(P.PRODUCTS)} products, "
+          f"{len(P.CUSTOMERS)} customers, {len(P.DEMAND)} demand rows, "
+          f"{len(scenario_names(inputs))} scenarios.")
+    return EXIT_OK
+
+
+def cmd_template(args) -> int:
+    from .template import write_template
+
+    out = write_template(args.output)
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="irel-alloc",
+        description="Allocate IREL's rare-earth output between domestic buyers and treaty "
+                    "exports (Pyomo LP, HiGHS). Excel in, Excel out.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(p):
+        p.add_argument("-v", "--verbose", action="store_true",
+                       help="show the solver log")
+
+    p = sub.add_parser("solve", help="solve a workbook and write the result workbook")
+    p.add_argument("input", nargs="?", help="input workbook (default: the bundled base case)")
+    p.add_argument("-o", "--output", help="result workbook (default: "
+                   "outputs/<input-stem>[-<scenario>]-result.xlsx)")
+    p.add_argument("--scenario", help="apply a named scenario of the scenarios sheet")
+    p.add_argument("--strict", action="store_true", help="minimums are hard (no shortfall)")
+    common(p)
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("validate", help="check a workbook and report every problem at once")
+    p.add_argument("input", help="input workbook")
+    common(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("template", help="write a blank, annotated input workbook")
+    p.add_argument("output", help="where to write the template (.xlsx)")
+    common(p)
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("explain", help="strict solve; explain an infeasibility and the "
+                       "cheapest repair")
+    p.add_argument("input", nargs="?", help="input workbook (default: the bundled base case)")
+    p.add_argument("--scenario", help="apply a named scenario first")
+    p.add_argument("-o", "--output", help="result workbook (default: "
+                   "outputs/<input-stem>[-<scenario>]-explain.xlsx)")
+    common(p)
+    p.set_defaults(func=cmd_explain)
+
+    _add_sweep_commands(sub, common)
+    return parser
+
+
+def _add_sweep_commands(sub, common) -> None:
+    try:
+        from .sweep_cli import add_commands
+    except ImportError:  # pragma: no cover - sweeps not installed in this build
+        return
+    add_commands(sub, common)
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"irel-alloc {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (SPEC §7)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_INPUT
+    try:
+        return args.func(args)
+    except IrelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,339 @@
+"""Why a model is infeasible, in the planner's words, and the cheapest way out.
+
+Three pieces:
+
+1. **Conflicts.** HiGHS computes an irreducible infeasible subset (IIS) of rows. Each row
+   maps back to its constraint family, entities and input cell, and the set becomes one
+   sentence. The softest member of the conflict is then lifted and the IIS recomputed, so
+   every independent conflict (e.g. one per period) gets its own sentence.
+2. **Cheapest repair.** An elastic re-solve: minimums may be missed at their shortfall
+   penalty, with treaty minimums relaxed last (their penalties are weighted up for the
+   choice, and reported at their true value). If even that is infeasible, the hard data
+   conflicts; HiGHS's feasibility relaxation then finds the smallest change of limits.
+3. **Domain checks** run before any solve: approved supply against the minimums, treaty
+   minimums against possible MRECL output, export caps against treaty content. They are
+   warnings in elastic mode and part of the explanation in strict mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .inputs import ModelInputs
+from .report import ndpr_product
+from .schema import MRECL
+from .solve import INF, LpData
+
+IIS_STRATEGY = 2 | 4  # kIisStrategyFromLp | kIisStrategyIrreducible (the default finds none)
+TREATY_WEIGHT = 1e3   # treaty minimums are relaxed only when nothing else will do
+MAX_CONFLICTS = 60
+SOFT_FAMILIES = ("demand_min", "export_cap", "demand_max", "product_line_cap",
+                 "storage_capacity", "thorium_storage", "separation_capacity",
+                 "cracking_capacity", "mine_capacity")
+
+
+@dataclass
+class Conflict:
+    period: str | None
+    rows: list[tuple[str, tuple]]
+    sentence: str
+
+
+def _t(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+def _loc(inputs: ModelInputs, sheet: str, key: tuple) -> str:
+    rows = inputs.rows.get(sheet, {})
+    if key in rows and rows[key] is None:
+        return f"{sheet}, a row added by the scenario"
+    return f"{sheet} row {rows[key]}" if key in rows else sheet
+
+
+def _profile_or(inputs: ModelInputs, entity: str, t: str, sheet: str) -> str:
+    if (entity, t) in inputs.rows["capacity_profile"]:
+        return _loc(inputs, "capacity_profile", (entity, t))
+    return _loc(inputs, sheet, (entity,))
+
+
+def mrecl_content(inputs: ModelInputs, product: str | None, tonnes: float) -> tuple[float, float]:
+    """Least and most t of ``product`` contained in ``tonnes`` t REO of MRECL (blend of mines)."""
+    P = inputs.params
+    if product is None:
+        return 0.0, 0.0
+    shares = [P.share.get((m, product), 0.0) for m in P.MINES]
+    return tonnes * min(shares), tonnes * max(shares)
+
+
+def describe(inputs: ModelInputs, family: str, idx: tuple) -> str:
+    """A constraint in planner's words, with the input row it comes from."""
+    P = inputs.params
+    Y = P.years
+    if family == "demand_min":
+        k, q, t = idx
+        amount = P.min_t[idx] * Y[t]
+        what = f"{_t(amount)} t {q}"
+        ndpr = ndpr_product(P)
+        if q == MRECL and ndpr:
+            low, high = mrecl_content(inputs, ndpr, amount)
+            what += (f", which contains {_t(low)} t {ndpr}" if abs(high - low) < 1e-9
+                     else f", which contains {_t(low)}–{_t(high)} t {ndpr}")
+        kind = "treaty minimum" if P.treaty[k] else "minimum"
+        return f"the {kind} for {k} ({_loc(inputs, 'demand', idx)}: {what})"
+    if family == "demand_max":
+        k, q, t = idx
+        return (f"the maximum of {_t(P.max_t[idx] * Y[t])} t {q} that {k} takes "
+                f"({_loc(inputs, 'demand', idx)})")
+    if family == "export_cap":
+        p, t = idx
+        return f"the {p} export cap of {_t(P.export_cap_t[idx] * Y[t])} t ({_loc(inputs, 'export_caps', idx)})"
+    if family == "mine_capacity":
+        m, t = idx
+        if not P.avail[m, t]:
+            return f"mine {m} not being approved in {t} ({_loc(inputs, 'mines', (m,))})"
+        return (f"mine {m}'s capacity of {_t(P.cap_mine_t[m, t] * Y[t])} t monazite "
+                f"({_profile_or(inputs, m, t, 'mines')})")
+    if family in ("cracking_capacity", "separation_capacity"):
+        c, t = idx
+        unit = "t monazite" if family == "cracking_capacity" else "t REO"
+        return (f"{c}'s {family.split('_')[0]} capacity of {_t(P.cap_plant_t[c, t] * Y[t])} {unit} "
+                f"({_profile_or(inputs, c, t, 'plants')})")
+    if family == "product_line_cap":
+        s, p, t = idx
+        return (f"the {p} line cap of {_t(P.cap_line_t[idx] * Y[t])} t at {s} "
+                f"({_loc(inputs, 'product_caps', idx)})")
+    if family == "storage_capacity":
+        p, t = idx
+        return (f"the {p} storage capacity of {_t(P.storage_capacity_t[p])} t "
+                f"({_loc(inputs, 'products', (p,))})")
+    if family == "product_balance":
+        p, t = idx
+        first = t == P.PERIODS[0]
+        extra = (f" with an opening stock of {_t(P.initial_stock_t[p])} t"
+                 if first and P.initial_stock_t[p] else "")
+        outlet = "" if p in P.disposal_cost else ", which cannot be disposed of"
+        return f"the {p} stock balance{extra}{outlet} ({_loc(inputs, 'products', (p,))})"
+    if family == "mixed_balance":
+        m, t = idx
+        return f"the MRECL balance of mine {m} (MRECL is sold or separated, never stored)"
+    if family == "mine_dispatch":
+        m, t = idx
+        return f"the routes from mine {m} to cracking plants"
+    if family == "thorium_storage":
+        return f"the thorium storage limit of {_t(P.thorium_storage_t * Y[idx[0]])} t ThO2 (settings)"
+    return f"{family}[{', '.join(idx)}]"
+
+
+def _period_of(inputs: ModelInputs, idx: tuple) -> str | None:
+    periods = set(inputs.params.PERIODS)
+    return next((i for i in reversed(idx) if i in periods), None)
+
+
+def conflict_sentence(inputs: ModelInputs, rows: list[tuple[str, tuple]]) -> str:
+    """One plain sentence for one irreducible conflict."""
+    periods = [p for p in (_period_of(inputs, i) for _, i in rows) if p]
+    order = {t: n for n, t in enumerate(inputs.params.PERIODS)}
+    when = ""
+    if periods:
+        span = sorted(set(periods), key=order.get)
+        when = f"In {span[0]}" if len(span) == 1 else f"Across {span[0]}–{span[-1]}"
+    # The minimum that cannot be met leads the sentence; the limits it runs into follow.
+    rank = {f: n for n, f in enumerate(("demand_min", *SOFT_FAMILIES))}
+    rows = sorted(rows, key=lambda r: (rank.get(r[0], 99), order.get(_period_of(inputs, r[1]), 0)))
+    parts = [describe(inputs, f, i) for f, i in rows]
+    lead = f"{when} " if when else ""
+    if rows[0][0] == "demand_min" and len(parts) > 1:
+        text = f"{lead}{parts[0]} cannot be met together with {_join(parts[1:])}."
+    else:
+        text = f"{lead}these cannot all hold: {_join(parts)}."
+    return text[0].upper() + text[1:]
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def find_conflicts(inputs: ModelInputs, lp: LpData, h) -> list[Conflict]:
+    """Every independent conflict: IIS, lift its softest row, repeat until feasible."""
+    import highspy
+
+    h.setOptionValue("iis_strategy", IIS_STRATEGY)
+    conflicts: list[Conflict] = []
+    lifted: list[tuple[int, float, float]] = []
+    rank = {f: n for n, f in enumerate(SOFT_FAMILIES)}
+    try:
+        for _ in range(MAX_CONFLICTS):
+            status, iis = h.getIis()
+            rows = list(iis.row_index_)
+            if status == highspy.HighsStatus.kError or not rows:
+                break
+            keys = [lp.row_keys[i] for i in rows]
+            conflicts.append(Conflict(_period_of(inputs, keys[0][1]), keys,
+                                      conflict_sentence(inputs, keys)))
+            soft = min(rows, key=lambda i: rank.get(lp.row_keys[i][0], 99))
+            lifted.append((soft, lp.row_lower[soft], lp.row_upper[soft]))
+            h.changeRowBounds(soft, -INF, INF)
+            h.run()
+            if h.modelStatusToString(h.getModelStatus()).lower() == "optimal":
+                break
+    finally:
+        for i, low, up in lifted:
+            h.changeRowBounds(i, low, up)
+    order = {t: n for n, t in enumerate(inputs.params.PERIODS)}
+    return sorted(conflicts, key=lambda c: order.get(c.period, -1))
+
+
+def elastic_repair(inputs: ModelInputs) -> tuple[pd.DataFrame | None, float | None]:
+    """Cheapest set of missed minimums: (rows to give up, objective of the repaired plan).
+
+    Treaty shortfalls are weighted by TREATY_WEIGHT for the choice only; costs are reported
+    at the true penalties. Returns (None, None) when the hard data alone is infeasible.
+    """
+    from .model import build_model
+    from .solve import compile_lp, new_highs, run_highs
+
+    lp = compile_lp(build_model(inputs, strict=False))
+    P = inputs.params
+    true_c = lp.c.copy()
+    c = lp.c.copy()
+    for j, (name, idx) in enumerate(lp.col_keys):
+        if name == "shortfall_t" and P.treaty[idx[0]]:
+            c[j] *= TREATY_WEIGHT
+    lp.c = c
+    sol = run_highs(new_highs(lp))
+    if sol.status != "optimal":
+        return None, None
+    rows = []
+    for j, (name, idx) in enumerate(lp.col_keys):
+        if name == "shortfall_t" and sol.x[j] > 1e-6:
+            k, q, t = idx
+            pen = P.shortfall_penalty[idx]
+            rows.append({"period": t, "customer": k, "product": q, "treaty": P.treaty[k],
+                         "required_t": P.min_t[idx] * P.years[t],
+                         "give_up_t": float(sol.x[j]), "penalty_per_t": pen,
+                         "penalty_cost": float(sol.x[j]) * pen,
+                         "source": _loc(inputs, "demand", idx)})
+    frame = pd.DataFrame(rows, columns=["period", "customer", "product", "treaty",
+                                        "required_t", "give_up_t", "penalty_per_t",
+                                        "penalty_cost", "source"])
+    order = {t: n for n, t in enumerate(P.PERIODS)}
+    frame = frame.sort_values(["treaty", "period"], key=lambda s: s.map(order) if s.name == "period"
+                              else s, kind="stable").reset_index(drop=True)
+    return frame, float(true_c @ sol.x)
+
+
+def hard_data_repair(lp: LpData, h) -> pd.DataFrame:
+    """Smallest change of limits that makes hard data feasible (HiGHS feasibility relaxation).
+
+    Balances stay hard (negative penalty); every limit row may move at penalty 1 per unit.
+    """
+    penalty = np.where(lp.row_sense == 0, -1.0, 1.0)
+    h.feasibilityRelaxation(-1.0, -1.0, 1.0, None, None, penalty)
+    sol = h.getSolution()
+    activity = np.asarray(sol.row_value)
+    rows = []
+    for i, (family, idx) in enumerate(lp.row_keys):
+        over = activity[i] - lp.row_upper[i]
+        under = lp.row_lower[i] - activity[i]
+        if over > 1e-6 or under > 1e-6:
+            rows.append((i, family, idx, over if over > 1e-6 else -under))
+    return pd.DataFrame(rows, columns=["row", "family", "index", "change"])
+
+
+def domain_checks(inputs: ModelInputs) -> list[str]:
+    """Pre-solve checks that name cells: supply vs minimums, treaty vs MRECL, caps vs treaty."""
+    P = inputs.params
+    Y = P.years
+    notes: list[str] = []
+    best_crack = max((P.recovery[c] for c in P.CRACKING), default=0.0)
+    best_sep = max((P.recovery[s] for s in P.SEPARATION), default=0.0)
+    routed = {m for m, _ in P.ROUTES}
+    reo_max = {t: sum(P.cap_mine_t[m, t] * Y[t] * P.avail[m, t] * P.reo_grade[m] * best_crack
+                      for m in P.MINES if m in routed) for t in P.PERIODS}
+    ndpr = ndpr_product(P)
+    for (k, q, t), low in P.min_t.items():
+        if q == MRECL and low * Y[t] > reo_max[t] + 1e-6:
+            notes.append(f"In {t} the {'treaty ' if P.treaty[k] else ''}minimum of {_t(low * Y[t])} t "
+                         f"MRECL for {k} ({_loc(inputs, 'demand', (k, q, t))}) is above the "
+                         f"most MRECL the approved mines can yield ({_t(reo_max[t])} t REO).")
+    # Cumulative supply of each product (opening stock + best-case output) vs minimums.
+    for p in P.PRODUCTS:
+        supply, need, first_bad = P.initial_stock_t[p], 0.0, None
+        for t in P.PERIODS:
+            share_max = max((P.share.get((m, p), 0.0) for m in P.MINES), default=0.0)
+            sep_cap = sum(P.cap_plant_t[s, t] * Y[t] for s in P.SEPARATION)
+            supply += min(reo_max[t], sep_cap) * share_max * best_sep
+            need += sum(P.min_t[k, q, tt] * Y[tt] for (k, q, tt) in P.DEMAND
+                        if q == p and tt == t)
+            if need > supply + 1e-6 and first_bad is None:
+                first_bad = t
+                notes.append(f"By {t} the minimums for {p} add up to {_t(need)} t, more than "
+                             f"the {_t(supply)} t that opening stock and the approved mines "
+                             f"can supply at best (demand rows for {p}).")
+    # Export caps below the content that treaty MRECL minimums force out of the country.
+    for (p, t), cap in P.export_cap_t.items():
+        forced = sum(mrecl_content(inputs, p, P.min_t[k, q, tt] * Y[tt])[0]
+                     for (k, q, tt) in P.DEMAND
+                     if q == MRECL and tt == t and P.kind[k] == "export")
+        if forced > cap * Y[t] + 1e-6:
+            notes.append(f"In {t} the {p} export cap of {_t(cap * Y[t])} t "
+                         f"({_loc(inputs, 'export_caps', (p, t))}) is below the {_t(forced)} t of "
+                         f"{p} contained in the MRECL minimums of export customers.")
+    return notes
+
+
+def explain_infeasible(inputs: ModelInputs, lp: LpData, h, *, strict: bool
+                       ) -> tuple[str, dict[str, pd.DataFrame]]:
+    """The explanation text and an ``infeasibility`` table for an infeasible model."""
+    conflicts = find_conflicts(inputs, lp, h)
+    checks = domain_checks(inputs)
+    lines = ["The model is infeasible" + (" with every minimum enforced (strict mode)."
+                                          if strict else " even with shortfalls allowed: "
+                                          "the hard data conflicts.")]
+    records = []
+    if conflicts:
+        lines.append("Conflicts:")
+        for n, conflict in enumerate(conflicts, 1):
+            lines.append(f"  {n}. {conflict.sentence}")
+            for family, idx in conflict.rows:
+                records.append({"section": "conflict", "item": n, "period": conflict.period,
+                                "text": conflict.sentence, "family": family,
+                                "index": ", ".join(idx), "detail": describe(inputs, family, idx)})
+    repair, objective = elastic_repair(inputs)
+    if repair is not None and not repair.empty:
+        total = float(repair["penalty_cost"].sum())
+        lines.append("Cheapest repair (elastic re-solve; treaty minimums relaxed last):")
+        for r in repair.itertuples():
+            text = (f"give up {_t(r.give_up_t)} t of the {_t(r.required_t)} t "
+                    f"{'treaty ' if r.treaty else ''}minimum of {r.product} for {r.customer} in "
+                    f"{r.period} ({r.source}) at {_t(r.penalty_per_t)} per t = {_t(r.penalty_cost)}")
+            lines.append(f"  - {text}")
+            records.append({"section": "repair", "item": r.Index + 1, "period": r.period,
+                            "text": text, "family": "demand_min",
+                            "index": f"{r.customer}, {r.product}, {r.period}",
+                            "detail": f"{r.give_up_t}"})
+        lines.append(f"  Total penalty {_t(total)}; objective of the repaired plan "
+                     f"{_t(objective)}.")
+    elif repair is None:
+        relax = hard_data_repair(lp, h)
+        lines.append("Smallest change of limits that would make the data feasible:")
+        for r in relax.itertuples():
+            text = (f"{'raise' if r.change > 0 else 'lower'} {describe(inputs, r.family, r.index)}"
+                    f" by {_t(abs(r.change))}")
+            lines.append(f"  - {text}")
+            records.append({"section": "repair", "item": len(records) + 1,
+                            "period": _period_of(inputs, r.index), "text": text,
+                            "family": r.family, "index": ", ".join(r.index),
+                            "detail": f"{r.change}"})
+    if checks:
+        lines.append("Pre-solve checks:")
+        for note in checks:
+            lines.append(f"  - {note}")
+            records.append({"section": "check", "item": None, "period": None, "text": note,
+                            "family": "", "index": "", "detail": ""})
+    table = pd.DataFrame(records, columns=["section", "item", "period", "text", "family",
+                                           "index", "detail"])
+    return "\n".join(lines), {"infeasibility": table}
