@@ -90,8 +90,10 @@ MEANING = {
 }
 
 
-def constraint_table(inputs: ModelInputs, lp: LpData, sol: LpSolution) -> pd.DataFrame:
-    """One row per constraint: activity, rhs, slack, binding, dual (currency per unit RHS)."""
+def constraint_table(inputs: ModelInputs, lp: LpData, sol: LpSolution,
+                     ranges=None) -> pd.DataFrame:
+    """One row per constraint: activity, rhs, slack, binding, dual (currency per unit RHS),
+    and with ``ranges`` the allowable increase/decrease of the RHS (Excel semantics)."""
     rhs = lp.rhs
     slack = np.where(lp.row_sense < 0, sol.activity - rhs, rhs - sol.activity)
     slack = np.where(lp.row_sense == 0, 0.0, slack)
@@ -110,17 +112,28 @@ def constraint_table(inputs: ModelInputs, lp: LpData, sol: LpSolution) -> pd.Dat
             "dual": float(sol.dual[i]) + 0.0,
             "meaning": "value of " + MEANING[family].format(*idx),
         })
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if ranges is not None:
+        frame.insert(9, "allowable_increase", ranges.row_increase)
+        frame.insert(10, "allowable_decrease", ranges.row_decrease)
+    return frame
 
 
 # --- the result tables ---------------------------------------------------------------------
 
-def build_tables(inputs: ModelInputs, lp: LpData, sol: LpSolution) -> dict[str, pd.DataFrame]:
-    """All result tables of SPEC §6 except summary and run_info (see :func:`summary_table`)."""
+def build_tables(inputs: ModelInputs, lp: LpData, sol: LpSolution, ranges=None,
+                 release: dict | None = None) -> dict[str, pd.DataFrame]:
+    """All result tables of SPEC §6 except summary and run_info (see :func:`summary_table`).
+
+    ``ranges`` (:class:`~optimizer.sensitivity.Ranges`) adds RHS and cost ranging;
+    ``release`` (from :func:`~optimizer.sensitivity.treaty_release`) adds who absorbs a
+    tonne released from each treaty commitment.
+    """
     P = inputs.params
     v = Values(lp, sol)
     T, Y = P.PERIODS, P.years
-    cons = constraint_table(inputs, lp, sol)
+    release = release or {}
+    cons = constraint_table(inputs, lp, sol, ranges)
     dual_of = {(f, i): d for f, i, d in zip(cons["family"], cons["index"], cons["dual"])}
     binding_of = {(f, i): b for f, i, b in zip(cons["family"], cons["index"], cons["binding"])}
 
@@ -234,15 +247,22 @@ def build_tables(inputs: ModelInputs, lp: LpData, sol: LpSolution) -> dict[str, 
             "ndpr_content_t": content,
             "min_dual": dual_of.get(("demand_min", key)),
             "min_binding": binding_of.get(("demand_min", key), "no"),
+            "release_absorbed_by": release.get((k, q, t), (None, None))[0],
+            "release_value_per_t": release.get((k, q, t), (None, None))[1],
         })
     treaty = _period_sort(pd.DataFrame(treaty, columns=[
         "period", "customer", "product", "committed_min_t", "committed_max_t", "delivered_t",
-        "shortfall_t", "ndpr_content_t", "min_dual", "min_binding"]), T,
-        ["period", "customer", "product"])
+        "shortfall_t", "ndpr_content_t", "min_dual", "min_binding", "release_absorbed_by",
+        "release_value_per_t"]), T, ["period", "customer", "product"])
 
-    return {"allocation": allocation, "mining": mining, "processing": processing,
-            "production": production, "inventory": inventory, "disposal": disposal,
-            "shortfalls": shortfalls, "treaty": treaty, "constraints": cons}
+    tables = {"allocation": allocation, "mining": mining, "processing": processing,
+              "production": production, "inventory": inventory, "disposal": disposal,
+              "shortfalls": shortfalls, "treaty": treaty, "constraints": cons}
+    if ranges is not None:
+        from .sensitivity import variables_table
+
+        tables["variables"] = variables_table(lp, sol, ranges)
+    return tables
 
 
 def _period_sort(frame: pd.DataFrame, periods: list[str], by: list[str]) -> pd.DataFrame:

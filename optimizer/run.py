@@ -44,12 +44,14 @@ class Result:
 
 
 def solve(inputs: ModelInputs, *, strict: bool | None = None, scenario: str | None = None,
-          verbose: bool = False) -> Result:
+          sensitivity: bool = True, verbose: bool = False) -> Result:
     """Solve the allocation LP for ``inputs`` and return a :class:`Result`.
 
     ``strict`` overrides ``settings.strict``; ``scenario`` applies the named rows of the
-    workbook's ``scenarios`` sheet first. An infeasible model is returned with status
-    ``infeasible`` and an explanation, not raised; a solver failure raises SolverError.
+    workbook's ``scenarios`` sheet first. ``sensitivity`` adds RHS and cost ranging (the
+    ``constraints`` and ``variables`` sheets) and the treaty release re-solves. An
+    infeasible model is returned with status ``infeasible`` and an explanation, not
+    raised; a solver failure raises SolverError.
     """
     from .model import build_model
 
@@ -73,7 +75,7 @@ def solve(inputs: ModelInputs, *, strict: bool | None = None, scenario: str | No
                     lp, sol)
     start = time.perf_counter()
     if sol.status == "optimal":
-        _report_optimal(result)
+        _report_optimal(result, h if sensitivity else None)
     elif sol.status in ("infeasible", "infeasible or unbounded"):
         from .explain import explain_infeasible
 
@@ -88,11 +90,20 @@ def solve(inputs: ModelInputs, *, strict: bool | None = None, scenario: str | No
     return result
 
 
-def _report_optimal(result: Result) -> None:
+def _report_optimal(result: Result, h) -> None:
+    """Fill the tables of an optimal result; with ``h`` also ranging and treaty release."""
     from . import report
 
     inputs, lp, sol = result.inputs, result.lp, result.solution
-    tables = report.build_tables(inputs, lp, sol)
+    ranges = release = None
+    if h is not None:
+        from .sensitivity import excel_ranges, treaty_release
+
+        start = time.perf_counter()
+        ranges = excel_ranges(lp, h, sol)
+        release = treaty_release(inputs, lp, h, sol)
+        result.timings.extra["sensitivity"] = time.perf_counter() - start
+    tables = report.build_tables(inputs, lp, sol, ranges, release)
     parts = report.objective_parts(inputs, lp, sol)
     mrecl = report.mrecl_ndpr(inputs, lp, sol)
     share = report.domestic_ndpr_share(inputs, tables["allocation"], mrecl)

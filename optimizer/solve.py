@@ -50,9 +50,18 @@ def _index(data) -> tuple:
 
 def compile_lp(model) -> LpData:
     """Compile a Pyomo model to :class:`LpData` with Pyomo's standard-form compiler."""
-    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+    from pyomo.repn.plugins import standard_form
 
-    info = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
+    impl = standard_form._LinearStandardFormCompiler_impl
+    if impl._to_vector is None:
+        # Fill the compiler's documented hooks ourselves: left to Pyomo, the first use
+        # resolves its deferred scipy import, which also loads scipy.stats (~0.5 s).
+        import scipy.sparse
+
+        impl._to_vector = np.fromiter
+        impl._csc_matrix, impl._csr_matrix = scipy.sparse.csc_array, scipy.sparse.csr_array
+    info = standard_form.LinearStandardFormCompiler().write(model, mixed_form=True,
+                                                            set_sense=None)
     sense = np.array([mult for _, mult in info.rows], dtype=np.int8)
     rhs = np.asarray(info.rhs, dtype=float)
     columns = info.columns

@@ -19,8 +19,7 @@ Duals are "value of one more unit of the right-hand side" for a maximisation: a 
 
 from __future__ import annotations
 
-import importlib.util
-
+import pandas as pd
 import pytest
 
 import optimizer
@@ -153,7 +152,8 @@ def test_mine_capacity_availability_approved_pending_approved_from():
         M4 approved, approved_from T2         -> available T2 only  ( 20 t/yr)
 
     T1: 100 t x 3 = 300.   T2: (100 + 50 + 20) t x 3 = 510.   objective = 810.
-    The unavailable capacity is a zero RHS; one more tonne of it would be worth 3.
+    Unavailable capacity is a zero RHS. mine_capacity[M1,T2] is binding with M1 mining
+    100 t: one more tonne is worth 3 (dual 3).
     """
     r = optimal(
         periods=periods("T1", "T2"),
@@ -170,7 +170,7 @@ def test_mine_capacity_availability_approved_pending_approved_from():
     assert con(r, "mine_capacity", "M3, T2")["rhs"] == pytest.approx(0.0)
     assert con(r, "mine_capacity", "M2, T1")["rhs"] == pytest.approx(0.0)
     assert con(r, "mine_capacity", "M2, T2")["rhs"] == pytest.approx(50.0)
-    assert dual(r, "mine_capacity", "M2, T1") == pytest.approx(3.0)
+    assert dual(r, "mine_capacity", "M1, T2") == pytest.approx(3.0)
 
 
 # --- 2. mine_dispatch, routes and transport_cost ---------------------------------------------
@@ -416,11 +416,6 @@ def test_demand_min_met_against_the_market(strict):
                  period="T1") == pytest.approx(0.0)
 
 
-_NO_EXPLAIN = importlib.util.find_spec("optimizer.explain") is None
-
-
-@pytest.mark.xfail(_NO_EXPLAIN, raises=ModuleNotFoundError, strict=True,
-                   reason="optimizer.run imports optimizer.explain, which is not written yet")
 @pytest.mark.parametrize("how", ["argument", "setting"])
 def test_demand_min_strict_infeasible(how):
     """K1 must take 40 t A but at most 30 t A can be made: strict mode has no solution."""
@@ -431,6 +426,7 @@ def test_demand_min_strict_infeasible(how):
         r = solve(settings=[{"key": "strict", "value": "true"}], demand=demand)
     assert r.status == "infeasible"
     assert r.objective is None
+    assert "K1" in r.explanation
 
 
 # --- 11. export_cap ---------------------------------------------------------------------------
@@ -712,3 +708,82 @@ def test_composition_per_mine_in_exported_mrecl_content():
                 export_caps=[{"product": "A", "period": None, "max_t": 10}])
     assert r.objective == pytest.approx(400 + 8 * 5 / 0.6 + 6 * (50 - 5 / 0.6))
     assert tonnes(r, "X1", "MRECL") == pytest.approx(50 + 5 / 0.6)
+
+
+# --- a few more corners of the same families -----------------------------------------------------
+
+def test_storage_capacity_does_not_scale_with_years():
+    """One 2-year period; B (no buyer, no disposal) may hold at most 8 t at the end.
+
+    Storage is a stock, not a per-year flow: the RHS stays 8, so only 8 / 0.4 = 20 t REO
+    are separated in the two years (12 t A = 120); the other 2 x 50 - 20 = 80 t REO go as
+    MRECL at 4 = 320. Objective 440.
+    """
+    r = optimal(periods=periods(("T1", 2)),
+                products=[PROD_A, {**PROD_B, "storage_capacity_t": 8}])
+    assert r.objective == pytest.approx(440.0)
+    assert con(r, "storage_capacity", "B, T1")["rhs"] == pytest.approx(8.0)
+    assert tonnes(r, "X1", "MRECL") == pytest.approx(80.0)
+
+
+def test_free_disposal_is_allowed_when_cost_is_zero():
+    """disposal_cost 0 is 'set' (only blank forbids disposal): B (storage 0) is disposed of
+    for free, all 50 t REO separated, objective 300, 20 t B disposed."""
+    r = optimal(products=[PROD_A, {**PROD_B, "storage_capacity_t": 0, "disposal_cost": 0}])
+    assert r.objective == pytest.approx(300.0)
+    assert value(r, "disposal", "disposed_t", product="B", period="T1") == pytest.approx(20.0)
+
+
+def test_mrecl_minimum_elastic_and_policy_value():
+    """X1 must take 60 t REO of MRECL (penalty 10/t), policy value 3/t on top of price 4.
+
+    Only 50 t REO exist. A t REO sold as MRECL is worth 4 + 3 + 10 (one t less short) = 17
+    against 6 separated, so all 50 t go to X1: 50 x 7 - 10 x 10 = 350 - 100 = 250.
+    revenue 200, policy value 150, penalties -100. demand_min[X1,MRECL] dual = -10;
+    mixed_balance dual = 17.
+    """
+    r = optimal(demand=[K1_A, {**X1_MRECL, "min_t": 60, "policy_value": 3,
+                               "shortfall_penalty": 10}])
+    assert r.objective == pytest.approx(250.0)
+    assert tonnes(r, "X1", "MRECL") == pytest.approx(50.0)
+    assert summary(r, "revenue_pv") == pytest.approx(200.0)
+    assert summary(r, "policy_value_pv") == pytest.approx(150.0)
+    assert summary(r, "penalties_pv") == pytest.approx(-100.0)
+    assert dual(r, "demand_min", "X1, MRECL, T1") == pytest.approx(-10.0)
+    assert dual(r, "mixed_balance", "M1, T1") == pytest.approx(17.0)
+    treaty = r.tables["treaty"].iloc[0]
+    assert treaty["shortfall_t"] == pytest.approx(10.0)
+
+
+def test_product_line_cap_is_per_plant():
+    """Two separation plants: S1 (recovery 1) with an A line cap of 6 t, S2 (recovery 0.9,
+    no cap). Per t REO: S1 yields 0.6 t A (6), S2 0.54 t A (5.4), both beat MRECL (4).
+
+    S1 takes 6 / 0.6 = 10 t REO (60); S2 takes the other 40 t (21.6 t A = 216). Total 276.
+    product_line_cap[S1,A] dual: one more t of A at S1 moves 1/0.6 t REO from S2 to S1,
+    gaining 1 - 0.9 = 0.1 t A = 1.
+    """
+    r = optimal(plants=[CRACK, SEP, plant(SEP, plant="S2", recovery=0.9)],
+                product_caps=[{"plant": "S1", "product": "A", "period": None, "max_t": 6}])
+    assert r.objective == pytest.approx(276.0)
+    assert value(r, "processing", "input_t", plant="S1", period="T1") == pytest.approx(10.0)
+    assert value(r, "processing", "input_t", plant="S2", period="T1") == pytest.approx(40.0)
+    assert value(r, "production", "produced_t", plant="S2", product="A",
+                 period="T1") == pytest.approx(21.6)
+    assert dual(r, "product_line_cap", "S1, A, T1") == pytest.approx(1.0)
+
+
+def test_empty_routes_sheet_means_all_pairs():
+    """C1 holds 60 t, C2 1000 t. An empty routes sheet allows M1 -> C1 and M1 -> C2:
+    all 100 t are cracked (300). A routes sheet with only M1 -> C1 (transport_cost left
+    out, default 0) limits M1 to C1's 60 t: 180; C2 then cracks nothing."""
+    plants = [plant(CRACK, capacity_t=60), plant(CRACK, plant="C2"), SEP]
+    frames = tiny.frames(plants=plants)
+    frames["routes"] = pd.DataFrame(columns=["mine", "plant", "transport_cost"])
+    r = optimizer.solve(optimizer.ModelInputs.from_frames(frames))
+    assert r.status == "optimal"
+    assert r.objective == pytest.approx(300.0)
+    r = optimal(plants=plants, routes=[{"mine": "M1", "plant": "C1"}])
+    assert r.objective == pytest.approx(180.0)
+    assert value(r, "processing", "input_t", plant="C2", period="T1") == pytest.approx(0.0)
+    assert dual(r, "cracking_capacity", "C1, T1") == pytest.approx(3.0)
