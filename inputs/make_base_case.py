@@ -82,7 +82,7 @@ CITES = {
     "mw_ramp": (A, "ASSUMPTION: Midwest ramp", "intermediate years 500 t (FY2027) and 1,000 t (FY2028) between 165 and 1,650"),
     "sona_vol": (A, "ASSUMPTION: Sona offtake [§10.4]", "0 until FY2027, 200 t/yr from FY2028 (announced intent only)"),
     "strat_pv": (A, "ASSUMPTION: strategic shadow value [§10.4]", "no cap; price 0 and policy_value 60,000 USD/t: a strategic stock earns no cash"),
-    "repm_vol": ("derived", "yovizag 2023 x 0.35 [§1, §10.2]", "3 t/yr SmCo x ~0.35 t Sm2O3/t (ratio ASSUMED) ~ 1 t/yr"),
+    "repm_vol": ("derived", "yovizag 2023 x 0.35 [§1, §10.2]", "3 t/yr SmCo x ~0.35 t Sm2O3/t (ratio ASSUMED) ~ 1 t/yr; max 1.5 t/yr allows for a ramp (ASSUMED)"),
     "repm_price": (A, "ASSUMPTION: transfer price $5/kg [§10.4]", "internal transfer price"),
     "lace_vol": (A, "ASSUMPTION: 300 t La, 500 t Ce [§10.4]", "domestic La/Ce volumes"),
     "spot_vol": (A, "ASSUMPTION: spot is open [§10.4]", "no minimum, no maximum"),
@@ -183,7 +183,7 @@ DEMAND = [  # customer, product, period, min_t, max_t, price, policy_value, shor
     ("D_SONA", "NdPr", "FY2026", 0, 0, 80000, None, None, SONA),
     ("D_SONA", "NdPr", "FY2027", 0, 0, 80000, None, None, SONA),
     ("D_STRAT", "NdPr", None, 0, None, 0, 60000, None, "strat_pv"),
-    ("D_REPM", "Sm", None, 1, 1, 5000, None, None, {"*": "repm_vol", "price": "repm_price"}),
+    ("D_REPM", "Sm", None, 1, 1.5, 5000, None, None, {"*": "repm_vol", "price": "repm_price"}),
     ("D_LACE", "La", None, 0, 300, 900, None, None, {"*": "lace_vol", "price": "p_la"}),
     ("D_LACE", "Ce", None, 0, 500, 1700, None, None, {"*": "lace_vol", "price": "p_ce"}),
 ] + [("X_SPOT", p, None, 0, None, price, None, None, {"*": "spot_vol", "price": f"p_{p.lower()}"})

@@ -99,8 +99,13 @@ def treaty_release(inputs, lp: LpData, h, sol: LpSolution) -> dict[tuple, tuple[
         if delivered < 1.0 - 1e-9:
             out[d] = ("nothing delivered to release", 0.0)
             continue
-        out[d] = _release_one(inputs, lp, h, sol, base, cols, row_of.get(("demand_min", d)),
-                              delivered, ndpr)
+        who, value = _release_one(inputs, lp, h, sol, base, cols,
+                                  row_of.get(("demand_min", d)), delivered, ndpr)
+        if delivered > P.min_t[d] * P.years[t] + 1e-6:
+            # Above the minimum the delivery is chosen, not forced; a re-solve then lands on
+            # a different mix, so only its value is meaningful.
+            who = f"not forced: {k} takes more than its minimum because it pays"
+        out[d] = (who, value)
     return out
 
 

@@ -136,3 +136,26 @@ def write_template(path: str | Path) -> Path:
             _sheet(wb, sheet)
 
     return save_workbook([], path, extra=fill)
+
+
+README_START, README_END = "<!-- schema:start -->", "<!-- schema:end -->"
+
+
+def sync_readme(path: str | Path = "README.md") -> bool:
+    """Rewrite the workbook reference between the schema markers of README.md.
+
+    Run ``python -m optimizer.template`` after changing :mod:`optimizer.schema`; a test
+    fails while the README and the schema disagree. Returns True when the file changed.
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    new = f"{head}{README_START}\n{schema_markdown()}\n{README_END}{tail}"
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print("README.md updated" if sync_readme() else "README.md already up to date")
