@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .run import Result
 
 MAX_SHEET_NAME = 31
-PERCENT_COLUMNS = ("utilisation", "share", "_pct")
+EXCEL_INFINITY = 1e30
+"""How Excel Solver writes "unlimited" in its Sensitivity report."""
 
 
 def _cell_value(value):
@@ -33,7 +34,7 @@ def _cell_value(value):
     if isinstance(value, float) and (math.isnan(value)):
         return None
     if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
+        return EXCEL_INFINITY if value > 0 else -EXCEL_INFINITY
     return value
 
 
@@ -47,8 +48,12 @@ def _number_format(column: str) -> str | None:
     return None
 
 
-def write_frame(ws, frame: pd.DataFrame, *, start_row: int = 1, start_col: int = 1) -> None:
-    """Write a DataFrame as a tidy table: bold header, frozen header row, sized columns."""
+def write_frame(ws, frame: pd.DataFrame, *, start_row: int = 1, start_col: int = 1,
+                number_format: str | None = None) -> None:
+    """Write a DataFrame as a tidy table: bold header, frozen header row, sized columns.
+
+    ``number_format`` applies to every numeric cell; otherwise it follows the column name.
+    """
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
@@ -64,8 +69,9 @@ def write_frame(ws, frame: pd.DataFrame, *, start_row: int = 1, start_col: int =
         letter = get_column_letter(start_col + j)
         sample = [len(str(v)) for v in frame.iloc[:200, j] if v is not None]
         width = min(60, max([len(name), *sample, 6]) + 2)
-        ws.column_dimensions[letter].width = width
-        fmt = _number_format(name)
+        current = ws.column_dimensions[letter].width if letter in ws.column_dimensions else 0
+        ws.column_dimensions[letter].width = max(width, current or 0)
+        fmt = number_format or _number_format(name)
         if fmt:
             for cell in ws[letter][start_row:start_row + len(frame)]:
                 if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
@@ -113,7 +119,7 @@ def _add_charts(wb, result: "Result") -> None:
     ndpr_table, util = chart_data(result)
     ws = wb.create_sheet("charts")
     ws["A1"] = "NdPr allocation by customer (t; NdPr inside MRECL counted for its buyer)"
-    write_frame(ws, ndpr_table, start_row=2)
+    write_frame(ws, ndpr_table, start_row=2, number_format="#,##0.0")
     n = len(ndpr_table)
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
@@ -128,7 +134,7 @@ def _add_charts(wb, result: "Result") -> None:
 
     top = n + 22
     ws.cell(row=top - 1, column=1, value="Plant utilisation (input / capacity)")
-    write_frame(ws, util, start_row=top)
+    write_frame(ws, util, start_row=top, number_format="0%")
     line = LineChart()
     line.title = "Plant utilisation per period"
     line.y_axis.title, line.x_axis.title = "utilisation", "period"
@@ -138,6 +144,8 @@ def _add_charts(wb, result: "Result") -> None:
         data = Reference(ws, min_col=2, max_col=util.shape[1], min_row=top, max_row=top + len(util))
         line.add_data(data, titles_from_data=True)
         line.set_categories(Reference(ws, min_col=1, min_row=top + 1, max_row=top + len(util)))
+        for series in line.series:
+            series.smooth = False  # utilisation is per period, not a curve
     ws.add_chart(line, f"{_col(util.shape[1] + 2)}{top}")
 
 
