@@ -25,7 +25,7 @@ _EXPORTS = {
     "solve": "optimizer.run",
     "Result": "optimizer.run",
     "write_results": "optimizer.writer",
-    "sweep": "optimizer.sweep",
+    "sweep": "optimizer.sweeps",
     "IrelError": "optimizer.errors",
     "InputError": "optimizer.errors",
     "InfeasibleError": "optimizer.errors",
@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .errors import InfeasibleError, InputError, IrelError, SolverError
     from .inputs import ModelInputs, read_inputs
     from .run import Result, solve
-    from .sweep import sweep
+    from .sweeps import sweep
     from .writer import write_results
 
 

@@ -1,0 +1,55 @@
+"""Executors for sweeps: local worker processes, or an existing Dask distributed cluster.
+
+Both hand out large chunks of scenarios (never one per task), and each worker keeps one
+persistent HiGHS model. Local processes start by ``fork`` where the platform has it, so
+they inherit the built model instead of rebuilding it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from typing import Callable, Iterator
+
+from .errors import InputError
+
+DASK_TIMEOUT_S = 10
+
+
+def run_on_pool(engine, chunks: list, workers: int, run_chunk: Callable,
+                init: Callable) -> Iterator[list]:
+    """Run chunks on ``workers`` local processes; yields each chunk's results as it lands."""
+    from . import sweeps
+
+    methods = mp.get_all_start_methods()
+    if "fork" in methods:
+        ctx = mp.get_context("fork")
+        sweeps._STATE["engine"] = engine  # inherited by the children
+        pool = ctx.Pool(workers, initializer=init, initargs=(None,))
+    else:  # pragma: no cover - spawn platforms get the engine pickled once per worker
+        ctx = mp.get_context("spawn")
+        pool = ctx.Pool(workers, initializer=init, initargs=(engine,))
+    with pool:
+        yield from pool.imap_unordered(run_chunk, chunks)
+
+
+def run_on_dask(address: str, engine, chunks: list, run_chunk: Callable) -> Iterator[list]:
+    """Run chunks on the Dask cluster at ``address``; the engine is shipped once."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise InputError("--dask needs the optional extra: pip install 'irel-alloc[dask]'") \
+            from None
+    try:
+        client = Client(address, timeout=f"{DASK_TIMEOUT_S}s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {address!r} within "
+                         f"{DASK_TIMEOUT_S} s: {exc}") from None
+    try:
+        remote = client.scatter(engine, broadcast=True)
+        futures = [client.submit(run_chunk, chunk, remote, pure=False) for chunk in chunks]
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+
+
