@@ -25,7 +25,7 @@ import pandas as pd
 from .inputs import ModelInputs
 from .report import ndpr_product
 from .schema import MRECL
-from .solve import INF, LpData
+from .highs import INF, LpData
 
 IIS_STRATEGY = 2 | 4  # kIisStrategyFromLp | kIisStrategyIrreducible (the default finds none)
 TREATY_WEIGHT = 1e3   # treaty minimums are relaxed only when nothing else will do
@@ -193,7 +193,7 @@ def elastic_repair(inputs: ModelInputs) -> tuple[pd.DataFrame | None, float | No
     at the true penalties. Returns (None, None) when the hard data alone is infeasible.
     """
     from .model import build_model
-    from .solve import compile_lp, new_highs, run_highs
+    from .highs import compile_lp, new_highs, run_highs
 
     lp = compile_lp(build_model(inputs, strict=False))
     P = inputs.params

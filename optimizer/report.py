@@ -14,7 +14,7 @@ import pandas as pd
 
 from .inputs import ModelInputs, Params
 from .schema import MRECL
-from .solve import LpData, LpSolution
+from .highs import LpData, LpSolution
 
 TOL = 1e-7
 NDPR = "ndpr"

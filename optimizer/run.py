@@ -13,7 +13,7 @@ import pandas as pd
 
 from .errors import SolverError
 from .inputs import ModelInputs
-from .solve import LpData, LpSolution, Timings, compile_lp, new_highs, run_highs
+from .highs import LpData, LpSolution, Timings, compile_lp, new_highs, run_highs
 
 
 @dataclass
@@ -130,8 +130,8 @@ def table_hash(frame: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def run_info(result: Result) -> pd.DataFrame:
-    """A reproducibility manifest: versions, input hash, scenario, objective, table hash."""
+def versions() -> list[tuple[str, str]]:
+    """Versions of the tool and the stack it ran on, for run_info manifests."""
     from importlib import metadata
 
     def version(dist: str) -> str:
@@ -140,14 +140,20 @@ def run_info(result: Result) -> pd.DataFrame:
         except metadata.PackageNotFoundError:
             return "unknown"
 
+    return [("tool_version", version("irel-alloc")), ("python", platform.python_version()),
+            ("pyomo", version("pyomo")), ("highspy", version("highspy")),
+            ("pandas", version("pandas")), ("openpyxl", version("openpyxl")),
+            ("platform", platform.platform()),
+            ("solver", "HiGHS (highspy), dual simplex, default options")]
+
+
+def run_info(result: Result) -> pd.DataFrame:
+    """A reproducibility manifest: versions, input hash, scenario, objective, table hash."""
+
     inputs = result.inputs
     alloc = result.tables.get("allocation")
     rows = [
-        ("tool", "irel-alloc"), ("tool_version", version("irel-alloc")),
-        ("python", platform.python_version()), ("pyomo", version("pyomo")),
-        ("highspy", version("highspy")), ("pandas", version("pandas")),
-        ("openpyxl", version("openpyxl")), ("platform", platform.platform()),
-        ("solver", "HiGHS (highspy), simplex, default options"),
+        ("tool", "irel-alloc"), *versions(),
         ("input", inputs.source if inputs else ""),
         ("input_sha256", (inputs.sha256 or "") if inputs else ""),
         ("scenario", result.scenario or ""), ("changes", "; ".join(result.changes)),

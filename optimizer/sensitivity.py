@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .solve import INF, LpData, LpSolution
+from .highs import INF, LpData, LpSolution
 
 
 @dataclass
@@ -111,7 +111,7 @@ def treaty_release(inputs, lp: LpData, h, sol: LpSolution) -> dict[tuple, tuple[
 
 def _release_one(inputs, lp, h, sol, base, cols, min_row, delivered, ndpr) -> tuple[str, float]:
     from .report import Values
-    from .solve import run_highs
+    from .highs import run_highs
 
     P = inputs.params
     h.addRow(-INF, delivered - 1.0, len(cols), np.array(cols, dtype=np.int32),

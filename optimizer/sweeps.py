@@ -35,7 +35,7 @@ from .errors import InputError, IrelError
 from .excel import ROW
 from .inputs import ModelInputs
 from .schema import MRECL, SHEET_BY_NAME
-from .solve import INF, LpData, compile_lp, new_highs
+from .highs import INF, LpData, compile_lp, new_highs
 
 KPI_COLUMNS = ["status", "objective", "revenue_pv", "policy_value_pv", "penalties_pv",
                "domestic_ndpr_share", "treaty_fulfilment_pct", "treaty_shortfall_t",
@@ -60,36 +60,37 @@ class StructuralChange(Exception):
 
 # --- resolving changes to cells -----------------------------------------------------------
 
-def resolve_cells(inputs: ModelInputs, changes: Sequence[Change]) -> dict[tuple, Any]:
+def resolve_cells(engine: "SweepEngine", changes: Sequence[Change]) -> dict[tuple, Any]:
     """{(sheet, row position, column): new value} for changes that match existing rows.
 
-    Raises StructuralChange when a change would create rows; InputError for bad paths.
+    Raises StructuralChange when a change would create rows, or when its filter reads a
+    column that an earlier change of the same scenario modifies (the exact, rebuilt path
+    then applies the changes in order); InputError for bad paths.
     """
-    periods = inputs.params.PERIODS
     overlay: dict[tuple, Any] = {}
+    changed_columns: set[tuple[str, str]] = set()
     for change in changes:
-        cp = parse_path(change.path, change.origin)
-        frame = inputs.frames[cp.sheet]
-        hits = _matching_rows(frame, SHEET_BY_NAME[cp.sheet], cp, periods, change.origin)
-        if not hits:
+        cp, hits = engine.match(change)
+        if not hits or any((cp.sheet, f.column) in changed_columns for f in cp.filters):
             raise StructuralChange(change.path)
+        records = engine.records[cp.sheet]
         for i in hits:
             key = (cp.sheet, i, cp.column)
-            old = overlay.get(key, frame.iat[i, frame.columns.get_loc(cp.column)])
+            old = overlay.get(key, records[i][cp.column])
             overlay[key] = _new_value(old, change, cp)
+        changed_columns.add((cp.sheet, cp.column))
     return overlay
 
 
-def check_cells(inputs: ModelInputs, overlay: Mapping[tuple, Any], origin: str) -> None:
-    """Validate changed cells like input cells: type and range, and max_t ≥ min_t."""
+def check_cells(engine: "SweepEngine", overlay: Mapping[tuple, Any], origin: str) -> None:
+    """Validate changed cells like input cells: type, range and ids, and max_t ≥ min_t."""
     from .errors import Problem
-    from .validate import _Bad, _convert, _ref_sets, is_blank
+    from .validate import _Bad, _convert, is_blank
 
-    refs = _ref_sets(inputs.frames)
     problems = []
     typed: dict[tuple, Any] = {}
     for (sheet, i, column), value in overlay.items():
-        row = inputs.frames[sheet][ROW].iat[i]
+        row = engine.records[sheet][i][ROW]
         if sheet == "settings":
             typed[sheet, i, column] = value
             continue
@@ -104,15 +105,15 @@ def check_cells(inputs: ModelInputs, overlay: Mapping[tuple, Any], origin: str) 
         except _Bad:
             problems.append(Problem(sheet, row, column, value, col.expectation()))
             continue
-        if col.ref and typed[sheet, i, column] not in refs[col.ref]:
+        if col.ref and typed[sheet, i, column] not in engine.refs[col.ref]:
             problems.append(Problem(sheet, row, column, value, col.expectation()))
-    demand = inputs.frames["demand"]
+    demand = engine.records["demand"]
     for (sheet, i, column) in overlay:
         if sheet == "demand" and column in ("min_t", "max_t"):
-            low = typed.get(("demand", i, "min_t"), demand["min_t"].iat[i])
-            high = typed.get(("demand", i, "max_t"), demand["max_t"].iat[i])
-            if low is not None and high is not None and not is_blank(high) and high < low:
-                problems.append(Problem("demand", demand[ROW].iat[i], "max_t", high,
+            low = typed.get(("demand", i, "min_t"), demand[i]["min_t"])
+            high = typed.get(("demand", i, "max_t"), demand[i]["max_t"])
+            if low is not None and high is not None and high < low:
+                problems.append(Problem("demand", demand[i][ROW], "max_t", high,
                                         f"a number ≥ min_t ({low:g})"))
     if problems:
         raise InputError(list(dict.fromkeys(problems)), source=origin)
@@ -140,6 +141,14 @@ class SweepEngine:
             elif name == "mixed_sale_t":
                 self.cols_of_demand[(idx[1], MRECL, idx[2])].append(j)
         frames = inputs.frames
+        from .validate import _ref_sets, is_blank
+
+        # Plain records (blanks as None): scenarios read cells here, never through pandas.
+        self.records = {name: [{k: (None if is_blank(v) else v) for k, v in r.items()}
+                               for r in frame.to_dict("records")]
+                        for name, frame in frames.items()}
+        self.refs = _ref_sets(frames)
+        self._matches: dict[str, tuple] = {}
         self.mine_pos = {m: i for i, m in enumerate(frames["mines"]["mine"])}
         self.plant_pos = {c: i for i, c in enumerate(frames["plants"]["plant"])}
         self.profile_pos = {(r, t): i for i, (r, t) in enumerate(
@@ -173,6 +182,16 @@ class SweepEngine:
         self.treaty_rows = [d for d in P.DEMAND if P.treaty[d[0]] and P.min_t[d] > 0]
         self.treaty_min = np.array([P.min_t[d] * P.years[d[2]] for d in self.treaty_rows])
 
+    def match(self, change: Change):
+        """(parsed path, matching row positions) of a change, cached by path text."""
+        hit = self._matches.get(change.path)
+        if hit is None:
+            cp = parse_path(change.path, change.origin)
+            hits = _matching_rows(self.inputs.frames[cp.sheet], SHEET_BY_NAME[cp.sheet], cp,
+                                  self.P.PERIODS, change.origin)
+            hit = self._matches[change.path] = (cp, hits)
+        return hit
+
     # --- edits ------------------------------------------------------------------------------
     def edits(self, overlay: Mapping[tuple, Any]) -> "Edits":
         """LP edits for a cell overlay. Raises StructuralChange when bounds/costs won't do."""
@@ -183,7 +202,7 @@ class SweepEngine:
             if (sheet, column) not in handlers:
                 raise StructuralChange(f"{sheet}.{column}")
             touched[sheet, column].add(i)
-        view = _View(self.inputs, overlay)
+        view = _View(self, overlay)
         for (sheet, column), rows in sorted(touched.items()):
             handlers[sheet, column](self, edits, view, sorted(rows))
         return edits
@@ -199,31 +218,22 @@ class SweepEngine:
 class _View:
     """Reads a cell of the input with the scenario's overlay applied (typed)."""
 
-    def __init__(self, inputs: ModelInputs, overlay: Mapping[tuple, Any]):
+    def __init__(self, engine: "SweepEngine", overlay: Mapping[tuple, Any]):
         from .validate import to_number
 
-        self.inputs = inputs
+        self.records = engine.records
         self.overlay = {}
         for key, value in overlay.items():
-            try:
-                self.overlay[key] = to_number(value) if key[0] != "settings" and \
-                    SHEET_BY_NAME[key[0]].column(key[2]).kind == "number" and value is not None \
-                    else value
-            except Exception:  # already validated by check_cells
-                self.overlay[key] = value
+            number = key[0] != "settings" and value is not None and \
+                SHEET_BY_NAME[key[0]].column(key[2]).kind == "number"
+            self.overlay[key] = to_number(value) if number else value
 
     def __call__(self, sheet: str, i: int, column: str) -> Any:
-        from .validate import is_blank
-
-        if (sheet, i, column) in self.overlay:
-            value = self.overlay[sheet, i, column]
-        else:
-            value = self.inputs.frames[sheet][column].iat[i]
-        return None if is_blank(value) else value
+        key = (sheet, i, column)
+        return self.overlay[key] if key in self.overlay else self.records[sheet][i][column]
 
     def record(self, sheet: str, i: int) -> dict:
-        frame = self.inputs.frames[sheet]
-        return {c: self(sheet, i, c) for c in frame.columns if c != ROW}
+        return {c: self(sheet, i, c) for c in self.records[sheet][i] if c != ROW}
 
 
 class Edits:
@@ -295,7 +305,7 @@ def _edit_demand_value(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) 
 def _edit_penalty(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
     P = e.P
     default = _setting(e, view, "default_shortfall_penalty")
-    for i in (range(len(e.inputs.frames["demand"])) if rows is None else rows):
+    for i in (range(len(e.records["demand"])) if rows is None else rows):
         d = _demand_key(view, i)
         j = e.col("shortfall_t", d)
         if j is None:
@@ -309,11 +319,9 @@ def _edit_penalty(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> No
 def _setting(e: SweepEngine, view: _View, key: str) -> Any:
     from .validate import _read_settings, _Collector
 
-    frame = e.inputs.frames["settings"]
-    for i, k in enumerate(frame["key"]):
-        if k == key and ("settings", i, "value") in view.overlay:
-            single = frame.iloc[[i]].copy()
-            single.iat[0, single.columns.get_loc("value")] = view.overlay["settings", i, "value"]
+    for i, record in enumerate(e.records["settings"]):
+        if record["key"] == key and ("settings", i, "value") in view.overlay:
+            single = pd.DataFrame([{**record, "value": view.overlay["settings", i, "value"]}])
             out = _Collector({})
             value = _read_settings(single, out)[key]
             if out.problems:
@@ -323,9 +331,8 @@ def _setting(e: SweepEngine, view: _View, key: str) -> Any:
 
 
 def _edit_settings(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
-    frame = e.inputs.frames["settings"]
     for i in rows:
-        key = frame["key"].iat[i]
+        key = e.records["settings"][i]["key"]
         if key == "default_shortfall_penalty":
             _edit_penalty(e, ed, view, None)
         elif key == "thorium_storage_t":
@@ -490,7 +497,7 @@ class Worker:
     """One persistent HiGHS model; every scenario starts from the base optimal basis."""
 
     def __init__(self, engine: SweepEngine):
-        from .solve import run_highs
+        from .highs import run_highs
 
         self.engine = engine
         self.h = new_highs(engine.lp)
@@ -561,7 +568,7 @@ class Worker:
             short = float(np.maximum(mins - delivered, 0.0).sum())
             row["treaty_shortfall_t"] = short if short > 1e-6 else 0.0
         keep = np.flatnonzero(e.keep_rows & (np.abs(dual) > 1e-7))
-        top = sorted(keep, key=lambda i: (-abs(dual[i]), i))[:BINDING_SHOWN]
+        top = keep[np.lexsort((keep, -np.abs(dual[keep])))][:BINDING_SHOWN]
         row["binding"] = "; ".join(
             f"{e.lp.row_keys[i][0]}[{', '.join(e.lp.row_keys[i][1])}]={dual[i]:.4g}" for i in top)
         return row
@@ -572,8 +579,8 @@ def _solve_one(engine: SweepEngine, worker: Worker, scenario: Scenario) -> dict[
     origin = f"scenario {scenario.name}"
     try:
         try:
-            overlay = resolve_cells(engine.inputs, scenario.changes)
-            check_cells(engine.inputs, overlay, origin)
+            overlay = resolve_cells(engine, scenario.changes)
+            check_cells(engine, overlay, origin)
             edits = engine.edits(overlay)
         except StructuralChange:
             row = _rebuild(engine, scenario)
@@ -691,7 +698,8 @@ def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], *, workers
 # --- building scenarios -------------------------------------------------------------------
 
 def parse_values(text: str, option: str) -> list[Any]:
-    """VALUES: ``a,b,c`` or ``start:stop:count`` (inclusive, evenly spaced)."""
+    """VALUES: ``a,b,c`` or ``start:stop:count`` (inclusive, evenly spaced); ``blank``
+    stands for an empty cell."""
     from .validate import _Bad, to_number
 
     parts = text.split(":")
@@ -706,8 +714,11 @@ def parse_values(text: str, option: str) -> list[Any]:
     values = [v.strip() for v in text.split(",") if v.strip()]
     if not values:
         raise InputError(f"{option}: no values in {text!r}")
-    out = []
+    out: list[Any] = []
     for v in values:
+        if v.lower() == "blank":  # an empty cell, e.g. a pending mine never approved
+            out.append(None)
+            continue
         try:
             out.append(to_number(v))
         except _Bad:

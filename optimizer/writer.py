@@ -210,3 +210,91 @@ def write_results(result: "Result", path: str | Path) -> Path:
     protect = [result.inputs.path] if result.inputs is not None and result.inputs.path else []
     extra = (lambda wb: _add_charts(wb, result)) if result.optimal else None
     return save_workbook(((n, tables[n]) for n in names), path, protect=protect, extra=extra)
+
+
+COMPARED = ("objective", "revenue_pv", "penalties_pv", "domestic_ndpr_share",
+            "treaty_fulfilment_pct", "treaty_shortfall_t")
+
+
+def versus_base(frame: pd.DataFrame, label_cols: list[str]) -> pd.DataFrame:
+    """Scenarios side by side with the base (first row): each KPI and its difference."""
+    base = frame.iloc[0]
+    out = frame[["scenario", *label_cols, "status"]].copy()
+    for kpi in COMPARED:
+        values = pd.to_numeric(frame[kpi], errors="coerce")
+        out[kpi] = values
+        out[f"{kpi}_vs_base"] = values - (pd.to_numeric(pd.Series([base[kpi]]),
+                                                        errors="coerce").iloc[0])
+    return out
+
+
+def _sweep_charts(wb, frame: pd.DataFrame, axes: list) -> None:
+    """1-D sweep: KPI against the swept value; 2-D: heat-map tables of the KPIs."""
+    from openpyxl.chart import LineChart, Reference
+    from openpyxl.formatting.rule import ColorScaleRule
+
+    labels = [c for c in frame.columns if c not in ("scenario", "changes", *KPI_ALL)]
+    runs = frame.iloc[1:]
+    if len(labels) == 1:
+        ws = wb.create_sheet("charts")
+        table = runs[[labels[0], "objective", "domestic_ndpr_share", "treaty_fulfilment_pct"]]
+        write_frame(ws, table.reset_index(drop=True))
+        n = len(table)
+        for k, (col, title, anchor) in enumerate((
+                (2, "Objective (present value)", "F2"),
+                (3, "Domestic NdPr share", "F20"),
+                (4, "Treaty fulfilment %", "F38"))):
+            chart = LineChart()
+            chart.title = f"{title} against {labels[0]}"
+            chart.x_axis.title, chart.height, chart.width = labels[0], 8, 18
+            chart.add_data(Reference(ws, min_col=col, min_row=1, max_row=n + 1),
+                           titles_from_data=True)
+            chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
+            for series in chart.series:
+                series.smooth = False
+            ws.add_chart(chart, anchor)
+    elif len(labels) == 2:
+        ws = wb.create_sheet("heatmaps")
+        row = 1
+        for kpi in ("objective", "domestic_ndpr_share", "treaty_fulfilment_pct"):
+            pivot = runs.pivot_table(index=labels[0], columns=labels[1], values=kpi,
+                                     aggfunc="first", sort=False)
+            pivot.columns = [f"{labels[1]}={c}" for c in pivot.columns]
+            pivot = pivot.reset_index()
+            ws.cell(row=row, column=1, value=f"{kpi}: rows {labels[0]}, columns {labels[1]}")
+            write_frame(ws, pivot, start_row=row + 1,
+                        number_format="0.0%" if kpi == "domestic_ndpr_share" else "#,##0")
+            last = f"{_col(pivot.shape[1])}{row + 1 + len(pivot)}"
+            ws.conditional_formatting.add(
+                f"B{row + 2}:{last}",
+                ColorScaleRule(start_type="min", start_color="F8696B", mid_type="percentile",
+                               mid_value=50, mid_color="FFEB84", end_type="max",
+                               end_color="63BE7B"))
+            row += len(pivot) + 4
+
+
+KPI_ALL = ("status", "objective", "revenue_pv", "policy_value_pv", "penalties_pv",
+           "domestic_ndpr_share", "treaty_fulfilment_pct", "treaty_shortfall_t", "binding",
+           "path", "iterations", "seconds", "explanation")
+
+
+def write_comparison(frame: pd.DataFrame, path: str | Path, *, inputs=None, axes=(),
+                     strict: bool = False, seconds: float | None = None) -> Path:
+    """The comparison workbook of a sweep or scenario run: results, vs_base, charts, run_info."""
+    from .run import table_hash, versions
+
+    label_cols = [c for c in frame.columns if c not in ("scenario", *KPI_ALL)]
+    info = [("tool", "irel-alloc"), *versions(),
+            ("input", inputs.source if inputs is not None else ""),
+            ("input_sha256", (inputs.sha256 or "") if inputs is not None else ""),
+            ("axes", "; ".join(f"{m} {p} = {v}" for p, m, v in axes)),
+            ("strict", strict), ("scenarios", len(frame) - 1),
+            ("statuses", ", ".join(f"{s}: {n}" for s, n in
+                                   sorted(frame["status"].value_counts().items()))),
+            ("results_sha256", table_hash(frame.drop(columns=["seconds"]))),
+            ("wall_seconds", seconds)]
+    frames = [("results", frame), ("vs_base", versus_base(frame, label_cols)),
+              ("run_info", pd.DataFrame(info, columns=["key", "value"]))]
+    protect = [inputs.path] if inputs is not None and inputs.path else []
+    return save_workbook(frames, path, protect=protect,
+                         extra=lambda wb: _sweep_charts(wb, frame, list(axes)))

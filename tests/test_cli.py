@@ -11,10 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dataclasses
+
 import openpyxl
 import pandas as pd
 import pytest
 
+import optimizer
 from optimizer import schema
 from optimizer.cli import main
 
@@ -165,6 +168,29 @@ def test_solve_unwritable_output_is_a_user_error(capsys, tmp_path, tiny_xlsx, na
     # nothing left behind (no temporary file)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adir.xlsx", "blocker"]
     assert list((tmp_path / "adir.xlsx").iterdir()) == []
+
+
+def test_solve_tiny_workbook(capsys, tmp_path, tiny_xlsx):
+    out_path = tmp_path / "tiny-result.xlsx"
+    code, out, err = run(capsys, "solve", str(tiny_xlsx), "-o", str(out_path))
+    assert code == 0, err
+    assert "status: optimal" in out and "objective: 300.00 USD" in out
+    assert "charts" in result_sheets(out_path)
+
+
+def test_solver_failure_exits_4(capsys, tmp_path, tiny_xlsx, monkeypatch):
+    from optimizer import run as run_module
+
+    real = run_module.run_highs
+
+    def stopped(h):
+        return dataclasses.replace(real(h), status="time limit reached")
+
+    monkeypatch.setattr(run_module, "run_highs", stopped)
+    code, out, err = run(capsys, "solve", str(tiny_xlsx), "-o", str(tmp_path / "r.xlsx"))
+    assert code == 4
+    assert err.startswith("error:") and "time limit reached" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_solve_missing_input(capsys, tmp_path):
@@ -354,3 +380,14 @@ def test_installed_command_solves(tmp_path):
     assert "status: optimal" in proc.stdout
     assert out_path.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xlsx"]
+
+
+def test_cli_solve_works_after_the_library_was_imported(tmp_path, tiny_xlsx):
+    code = ("import sys, optimizer.run; from optimizer.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    out_path = tmp_path / "r.xlsx"
+    proc = subprocess.run([sys.executable, "-c", code, "solve", str(tiny_xlsx), "-o",
+                           str(out_path)], capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in proc.stderr, proc.stderr[-300:]
+    assert proc.returncode == 0
+    assert out_path.exists()
