@@ -290,9 +290,11 @@ def explain_infeasible(inputs: ModelInputs, lp: LpData, h, *, strict: bool
     """The explanation text and an ``infeasibility`` table for an infeasible model."""
     conflicts = find_conflicts(inputs, lp, h)
     checks = domain_checks(inputs)
-    lines = ["The model is infeasible" + (" with every minimum enforced (strict mode)."
-                                          if strict else " even with shortfalls allowed: "
-                                          "the hard data conflicts.")]
+    repair, objective = elastic_repair(inputs)
+    hard = repair is None
+    lines = ["The model is infeasible " + ("even with shortfalls allowed: the hard data "
+                                          "conflicts." if hard else
+                                          "with every minimum enforced (strict mode).")]
     records = []
     if conflicts:
         lines.append("Conflicts:")
@@ -302,8 +304,7 @@ def explain_infeasible(inputs: ModelInputs, lp: LpData, h, *, strict: bool
                 records.append({"section": "conflict", "item": n, "period": conflict.period,
                                 "text": conflict.sentence, "family": family,
                                 "index": ", ".join(idx), "detail": describe(inputs, family, idx)})
-    repair, objective = elastic_repair(inputs)
-    if repair is not None and not repair.empty:
+    if not hard and not repair.empty:
         total = float(repair["penalty_cost"].sum())
         lines.append("Cheapest repair (elastic re-solve; treaty minimums relaxed last):")
         for r in repair.itertuples():
@@ -317,14 +318,14 @@ def explain_infeasible(inputs: ModelInputs, lp: LpData, h, *, strict: bool
                             "detail": f"{r.give_up_t}"})
         lines.append(f"  Total penalty {_t(total)}; objective of the repaired plan "
                      f"{_t(objective)}.")
-    elif repair is None:
+    elif hard:
         relax = hard_data_repair(lp, h)
         lines.append("Smallest change of limits that would make the data feasible:")
-        for r in relax.itertuples():
+        for n, r in enumerate(relax.itertuples(), 1):
             text = (f"{'raise' if r.change > 0 else 'lower'} {describe(inputs, r.family, r.index)}"
                     f" by {_t(abs(r.change))}")
             lines.append(f"  - {text}")
-            records.append({"section": "repair", "item": len(records) + 1,
+            records.append({"section": "repair", "item": n,
                             "period": _period_of(inputs, r.index), "text": text,
                             "family": r.family, "index": ", ".join(r.index),
                             "detail": f"{r.change}"})

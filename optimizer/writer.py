@@ -240,7 +240,7 @@ def _sweep_charts(wb, frame: pd.DataFrame, axes: list) -> None:
         table = runs[[labels[0], "objective", "domestic_ndpr_share", "treaty_fulfilment_pct"]]
         write_frame(ws, table.reset_index(drop=True))
         n = len(table)
-        for k, (col, title, anchor) in enumerate((
+        for col, title, anchor in ((
                 (2, "Objective (present value)", "F2"),
                 (3, "Domestic NdPr share", "F20"),
                 (4, "Treaty fulfilment %", "F38"))):
@@ -252,6 +252,8 @@ def _sweep_charts(wb, frame: pd.DataFrame, axes: list) -> None:
             chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
             for series in chart.series:
                 series.smooth = False
+            if col > 2:  # shares and percentages read best from zero
+                chart.y_axis.scaling.min = 0
             ws.add_chart(chart, anchor)
     elif len(labels) == 2:
         ws = wb.create_sheet("heatmaps")
@@ -259,9 +261,10 @@ def _sweep_charts(wb, frame: pd.DataFrame, axes: list) -> None:
         for kpi in ("objective", "domestic_ndpr_share", "treaty_fulfilment_pct"):
             pivot = runs.pivot_table(index=labels[0], columns=labels[1], values=kpi,
                                      aggfunc="first", sort=False)
-            pivot.columns = [f"{labels[1]}={c}" for c in pivot.columns]
+            pivot.columns = [f"{c:g}" if isinstance(c, float) else str(c) for c in pivot.columns]
             pivot = pivot.reset_index()
-            ws.cell(row=row, column=1, value=f"{kpi}: rows {labels[0]}, columns {labels[1]}")
+            ws.cell(row=row, column=1, value=f"{kpi}: rows = {labels[0]}; "
+                    f"columns = {labels[1]}")
             write_frame(ws, pivot, start_row=row + 1,
                         number_format="0.0%" if kpi == "domestic_ndpr_share" else "#,##0")
             last = f"{_col(pivot.shape[1])}{row + 1 + len(pivot)}"
