@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .highs import INF, LpData
 from .inputs import ModelInputs
 from .report import ndpr_product
 from .schema import MRECL
-from .highs import INF, LpData
 
 IIS_STRATEGY = 2 | 4  # kIisStrategyFromLp | kIisStrategyIrreducible (the default finds none)
 TREATY_WEIGHT = 1e3   # treaty minimums are relaxed only when nothing else will do
@@ -192,8 +192,8 @@ def elastic_repair(inputs: ModelInputs) -> tuple[pd.DataFrame | None, float | No
     Treaty shortfalls are weighted by TREATY_WEIGHT for the choice only; costs are reported
     at the true penalties. Returns (None, None) when the hard data alone is infeasible.
     """
-    from .model import build_model
     from .highs import compile_lp, new_highs, run_highs
+    from .model import build_model
 
     lp = compile_lp(build_model(inputs, strict=False))
     P = inputs.params
@@ -253,7 +253,6 @@ def domain_checks(inputs: ModelInputs) -> list[str]:
     routed = {m for m, _ in P.ROUTES}
     reo_max = {t: sum(P.cap_mine_t[m, t] * Y[t] * P.avail[m, t] * P.reo_grade[m] * best_crack
                       for m in P.MINES if m in routed) for t in P.PERIODS}
-    ndpr = ndpr_product(P)
     for (k, q, t), low in P.min_t.items():
         if q == MRECL and low * Y[t] > reo_max[t] + 1e-6:
             notes.append(f"In {t} the {'treaty ' if P.treaty[k] else ''}minimum of {_t(low * Y[t])} t "

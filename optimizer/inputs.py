@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -80,7 +81,7 @@ class ModelInputs:
     """The workbook this came from, if any (never overwritten by the writer)."""
 
     @classmethod
-    def from_frames(cls, frames: Mapping[str, pd.DataFrame], *, source: str = "<frames>") -> "ModelInputs":
+    def from_frames(cls, frames: Mapping[str, pd.DataFrame], *, source: str = "<frames>") -> ModelInputs:
         """Build from one DataFrame per sheet, named and shaped as in the workbook (SPEC §4).
 
         Validation is the same as for a workbook; rows are numbered as Excel would number
@@ -91,7 +92,7 @@ class ModelInputs:
 
     @classmethod
     def _from_raw(cls, raw, letters, *, source: str, sha256: str | None = None,
-                  path: str | None = None) -> "ModelInputs":
+                  path: str | None = None) -> ModelInputs:
         typed, settings = normalise(raw, letters, source=source)
         return cls(typed, settings, source, letters, sha256, path)
 

@@ -11,7 +11,7 @@ the value of one more unit of its right-hand side, in currency per unit (maximis
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
@@ -277,10 +277,10 @@ def objective_terms(m: pyo.ConcreteModel, P: Params) -> Iterable[tuple[float, ob
         yield -df[t] * P.mining_cost[mine], v
     for (mine, c, t), v in m.crack_t.items():
         yield -df[t] * (P.transport_cost[mine, c] + P.unit_cost[c]), v
-    for (mine, k, t), v in m.mixed_sale_t.items():
+    for (_, k, t), v in m.mixed_sale_t.items():
         d = (k, MRECL, t)
         yield df[t] * (P.price[d] + P.policy_value[d]), v
-    for (mine, s, t), v in m.separate_t.items():
+    for (_, s, t), v in m.separate_t.items():
         yield -df[t] * P.unit_cost[s], v
     for d, v in m.sale_t.items():
         yield df[d[2]] * (P.price[d] + P.policy_value[d]), v

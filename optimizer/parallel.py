@@ -8,7 +8,7 @@ they inherit the built model instead of rebuilding it.
 from __future__ import annotations
 
 import multiprocessing as mp
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from .errors import InputError
 

@@ -12,9 +12,9 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
+from .highs import LpData, LpSolution
 from .inputs import ModelInputs, Params
 from .schema import MRECL
-from .highs import LpData, LpSolution
 
 TOL = 1e-7
 NDPR = "ndpr"
@@ -310,7 +310,6 @@ def summary_table(inputs: ModelInputs, sol: LpSolution, tables: dict[str, pd.Dat
                   parts: dict[str, float], ndpr_share: float | None,
                   extra: list[tuple[str, object, str]]) -> pd.DataFrame:
     """Key/value summary: status, objective and its parts, tonnes, NdPr share, treaty %."""
-    P = inputs.params
     cur = inputs.settings["currency"]
     rows: list[tuple[str, object, str]] = [
         ("status", sol.status, ""),

@@ -6,14 +6,13 @@ import hashlib
 import platform
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-
+from datetime import UTC, datetime
 
 import pandas as pd
 
 from .errors import SolverError
-from .inputs import ModelInputs
 from .highs import LpData, LpSolution, Timings, compile_lp, new_highs, run_highs
+from .inputs import ModelInputs
 
 
 @dataclass
@@ -160,7 +159,7 @@ def run_info(result: Result) -> pd.DataFrame:
         ("strict", result.strict), ("status", result.status),
         ("objective", result.objective),
         ("allocation_sha256", table_hash(alloc) if alloc is not None else ""),
-        ("timestamp_utc", datetime.now(timezone.utc).isoformat(timespec="seconds")),
+        ("timestamp_utc", datetime.now(UTC).isoformat(timespec="seconds")),
     ]
     return pd.DataFrame(rows, columns=["key", "value"])
 

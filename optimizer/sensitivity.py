@@ -110,8 +110,8 @@ def treaty_release(inputs, lp: LpData, h, sol: LpSolution) -> dict[tuple, tuple[
 
 
 def _release_one(inputs, lp, h, sol, base, cols, min_row, delivered, ndpr) -> tuple[str, float]:
-    from .report import Values
     from .highs import run_highs
+    from .report import Values
 
     P = inputs.params
     h.addRow(-INF, delivered - 1.0, len(cols), np.array(cols, dtype=np.int32),

@@ -24,8 +24,9 @@ import os
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,9 +34,9 @@ import pandas as pd
 from .changes import Change, _matching_rows, _new_value, parse_path
 from .errors import InputError, IrelError
 from .excel import ROW
+from .highs import INF, LpData, compile_lp, new_highs
 from .inputs import ModelInputs
 from .schema import MRECL, SHEET_BY_NAME
-from .highs import INF, LpData, compile_lp, new_highs
 
 KPI_COLUMNS = ["status", "objective", "revenue_pv", "policy_value_pv", "penalties_pv",
                "domestic_ndpr_share", "treaty_fulfilment_pct", "treaty_shortfall_t",
@@ -60,7 +61,7 @@ class StructuralChange(Exception):
 
 # --- resolving changes to cells -----------------------------------------------------------
 
-def resolve_cells(engine: "SweepEngine", changes: Sequence[Change]) -> dict[tuple, Any]:
+def resolve_cells(engine: SweepEngine, changes: Sequence[Change]) -> dict[tuple, Any]:
     """{(sheet, row position, column): new value} for changes that match existing rows.
 
     Raises StructuralChange when a change would create rows, or when its filter reads a
@@ -82,7 +83,7 @@ def resolve_cells(engine: "SweepEngine", changes: Sequence[Change]) -> dict[tupl
     return overlay
 
 
-def check_cells(engine: "SweepEngine", overlay: Mapping[tuple, Any], origin: str) -> None:
+def check_cells(engine: SweepEngine, overlay: Mapping[tuple, Any], origin: str) -> None:
     """Validate changed cells like input cells: type, range and ids, and max_t ≥ min_t."""
     from .errors import Problem
     from .validate import _Bad, _convert, is_blank
@@ -193,7 +194,7 @@ class SweepEngine:
         return hit
 
     # --- edits ------------------------------------------------------------------------------
-    def edits(self, overlay: Mapping[tuple, Any]) -> "Edits":
+    def edits(self, overlay: Mapping[tuple, Any]) -> Edits:
         """LP edits for a cell overlay. Raises StructuralChange when bounds/costs won't do."""
         edits = Edits(self)
         handlers: dict[tuple[str, str], Callable] = EDIT_HANDLERS
@@ -218,7 +219,7 @@ class SweepEngine:
 class _View:
     """Reads a cell of the input with the scenario's overlay applied (typed)."""
 
-    def __init__(self, engine: "SweepEngine", overlay: Mapping[tuple, Any]):
+    def __init__(self, engine: SweepEngine, overlay: Mapping[tuple, Any]):
         from .validate import to_number
 
         self.records = engine.records
@@ -264,7 +265,7 @@ class Edits:
 # through the view, so two changes in one scenario (e.g. price and policy_value) combine.
 
 def _demand_key(view: _View, i: int) -> tuple:
-    r = view.record("demand", i)
+    r = view.records["demand"][i]  # key columns are never changed on the hot path
     return (r["customer"], r["product"], r["period"])
 
 
@@ -317,7 +318,7 @@ def _edit_penalty(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> No
 
 
 def _setting(e: SweepEngine, view: _View, key: str) -> Any:
-    from .validate import _read_settings, _Collector
+    from .validate import _Collector, _read_settings
 
     for i, record in enumerate(e.records["settings"]):
         if record["key"] == key and ("settings", i, "value") in view.overlay:
@@ -508,9 +509,9 @@ class Worker:
             self.basis = self.h.getBasis()
         self.base = base
 
-    def solve(self, edits: "Edits") -> dict[str, Any]:
+    def solve(self, edits: Edits) -> dict[str, Any]:
         """Apply the edits, re-solve hot from the base basis, read KPIs, undo the edits."""
-        e, h, lp = self.engine, self.h, self.engine.lp
+        h, lp = self.h, self.engine.lp
         if self.basis is not None:
             h.setBasis(self.basis)
         rows, costs = edits.rows, edits.costs
@@ -532,7 +533,7 @@ class Worker:
             h.changeColsCost(len(idx_c), idx_c, lp.c[idx_c])
         return row
 
-    def _kpis(self, edits: "Edits") -> dict[str, Any]:
+    def _kpis(self, edits: Edits) -> dict[str, Any]:
         e, h = self.engine, self.h
         info = h.getInfo()
         status = h.modelStatusToString(h.getModelStatus()).lower()

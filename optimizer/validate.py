@@ -59,6 +59,10 @@ def to_id(value: Any) -> str:
 
 
 def to_number(value: Any) -> float:
+    if type(value) is float or type(value) is int:  # the common case, kept cheap for sweeps
+        if math.isfinite(value):
+            return float(value)
+        raise _Bad("a number that is not finite")
     _reject_dates(value)
     if isinstance(value, bool):
         raise _Bad("a true/false value")

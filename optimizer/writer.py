@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -89,7 +90,7 @@ def _pivot(frame: pd.DataFrame, index: str, columns: str, values: str,
     return table.reset_index()
 
 
-def chart_data(result: "Result") -> tuple[pd.DataFrame, pd.DataFrame]:
+def chart_data(result: Result) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(NdPr tonnes by period x customer, plant utilisation by period x plant)."""
     from .report import mrecl_ndpr, ndpr_product
     from .schema import MRECL
@@ -113,7 +114,7 @@ def chart_data(result: "Result") -> tuple[pd.DataFrame, pd.DataFrame]:
     return ndpr_table, util
 
 
-def _add_charts(wb, result: "Result") -> None:
+def _add_charts(wb, result: Result) -> None:
     from openpyxl.chart import BarChart, LineChart, Reference
 
     ndpr_table, util = chart_data(result)
@@ -200,7 +201,7 @@ def save_workbook(frames: Iterable[tuple[str, pd.DataFrame]], path: str | Path, 
     return path
 
 
-def write_results(result: "Result", path: str | Path) -> Path:
+def write_results(result: Result, path: str | Path) -> Path:
     """Write a :class:`~optimizer.run.Result` as the result workbook of SPEC §6."""
     order = ["summary", "infeasibility", "allocation", "treaty", "shortfalls", "mining",
              "processing", "production", "inventory", "disposal", "constraints", "variables",

@@ -6,22 +6,19 @@ subprocess. Every file is written under tmp_path.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import dataclasses
-
 import openpyxl
 import pandas as pd
 import pytest
+import tiny
 
-import optimizer
 from optimizer import schema
 from optimizer.cli import main
-
-import tiny
 
 REPO = Path(__file__).resolve().parents[1]
 BASE_CASE = REPO / "inputs" / "base_case.xlsx"

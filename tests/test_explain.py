@@ -16,16 +16,15 @@ The instances:
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+import tiny
 
 import optimizer
-import tiny
 from optimizer.changes import apply_scenario
 from optimizer.cli import main
 from optimizer.explain import domain_checks, elastic_repair
@@ -52,24 +51,6 @@ def table_section(result, name: str) -> pd.DataFrame:
     return table[table["section"] == name].reset_index(drop=True)
 
 
-def plain(value):
-    """A cell value openpyxl can write: NaN -> blank, numpy scalars -> Python."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
-
-
-def write_xlsx(frames: dict[str, pd.DataFrame], path: Path) -> Path:
-    """Each frame as a sheet: header in row 1, one record per row."""
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, frame in frames.items():
-        ws = wb.create_sheet(name)
-        ws.append(list(frame.columns))
-        for record in frame.itertuples(index=False):
-            ws.append([plain(v) for v in record])
-    wb.save(path)
-    return path
 
 
 # --- the bundled workbook: conserve_ndpr -----------------------------------------------------
@@ -281,7 +262,7 @@ def test_hard_data_repair_items_are_numbered_from_one(stuck_b):
 
 
 def test_cli_solve_exits_3_on_hard_data_conflict(stuck_b_frames, tmp_path, capsys):
-    xlsx = write_xlsx(stuck_b_frames, tmp_path / "stuck_b.xlsx")
+    xlsx = tiny.write_xlsx(stuck_b_frames, tmp_path / "stuck_b.xlsx")
     out = tmp_path / "stuck_b-result.xlsx"
     code = main(["solve", str(xlsx), "-o", str(out)])
     printed = capsys.readouterr().out

@@ -272,8 +272,8 @@ def test_demand_min_met_or_reported_short(inputs, tables):
 
 def test_treaty_delivered_at_least_committed_or_short(tables):
     treaty = tables["treaty"]
-    assert ((treaty["delivered_t"] + treaty["shortfall_t"]
-             >= treaty["committed_min_t"] - 1e-6)).all()
+    assert (treaty["delivered_t"] + treaty["shortfall_t"]
+             >= treaty["committed_min_t"] - 1e-6).all()
     sf = tables["shortfalls"]
     committed = treaty[treaty["committed_min_t"] > 0]
     merged = committed.merge(sf, on=["customer", "product", "period"],

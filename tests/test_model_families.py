@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import tiny
 
 import optimizer
-import tiny
 
 # --- helpers -------------------------------------------------------------------------------
 

@@ -20,8 +20,7 @@ import pandas as pd
 import pytest
 
 import optimizer
-from optimizer import solve
-from optimizer import run, template, writer
+from optimizer import run, solve, template, writer
 from optimizer.errors import OutputError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,18 +7,15 @@ changes one thing. Rows are Excel rows: the header is row 1, the first data row 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
-from openpyxl.utils.exceptions import InvalidFileException
+import tiny
 
 import optimizer
 from optimizer import InputError, ModelInputs
-
-import tiny
 
 BASE_CASE = Path(__file__).resolve().parents[1] / "inputs" / "base_case.xlsx"
 TINY_OBJECTIVE = 300.0
@@ -58,24 +55,6 @@ def located(problems, sheet, row, column, word):
     return hits[0]
 
 
-def plain(value):
-    """A cell value openpyxl can write: NaN -> blank, numpy scalars -> Python."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
-
-
-def write_xlsx(frames: dict[str, pd.DataFrame], path: Path) -> Path:
-    """Write each frame as a sheet: header row 1, then one row per record."""
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, frame in frames.items():
-        ws = wb.create_sheet(name)
-        ws.append(list(frame.columns))
-        for record in frame.itertuples(index=False):
-            ws.append([plain(v) for v in record])
-    wb.save(path)
-    return path
 
 
 def read_problems(path: Path) -> list:
@@ -392,7 +371,7 @@ def test_empty_optional_frame_is_accepted():
 
 def test_workbook_solves_like_frames(tmp_path):
     """The tiny instance written to .xlsx reads and solves to the same objective."""
-    path = write_xlsx(tiny.frames(), tmp_path / "tiny.xlsx")
+    path = tiny.write_xlsx(tiny.frames(), tmp_path / "tiny.xlsx")
     from_xlsx = optimizer.solve(optimizer.read_inputs(path))
     from_frames = optimizer.solve(ModelInputs.from_frames(tiny.frames()))
     assert from_xlsx.objective == pytest.approx(from_frames.objective)
@@ -401,7 +380,7 @@ def test_workbook_solves_like_frames(tmp_path):
 
 def test_formula_without_cached_value(tmp_path):
     """A formula cell never calculated by Excel is an error naming its cell."""
-    path = write_xlsx(tiny.frames(), tmp_path / "tiny.xlsx")
+    path = tiny.write_xlsx(tiny.frames(), tmp_path / "tiny.xlsx")
     wb = openpyxl.load_workbook(path)
     cell = f"{column_letter(wb['mines'], 'capacity_t')}2"
     wb["mines"][cell] = "=1+1"
@@ -416,7 +395,7 @@ def test_readme_notes_and_extra_columns_ignored(tmp_path):
     frames["mines"]["source"] = "IREL"
     frames = {"README": pd.DataFrame([{"about": "tiny"}]), **frames,
               "notes": pd.DataFrame([{"mine": "oops", "capacity_t": "junk"}])}
-    path = write_xlsx(frames, tmp_path / "tiny.xlsx")
+    path = tiny.write_xlsx(frames, tmp_path / "tiny.xlsx")
     assert optimizer.solve(optimizer.read_inputs(path)).objective == pytest.approx(TINY_OBJECTIVE)
 
 
@@ -424,7 +403,7 @@ def test_workbook_headers_in_other_case(tmp_path):
     """Sheet 'Demand' with header 'Price' is read as demand.price."""
     frames = tiny.frames()
     frames["Demand"] = frames.pop("demand").rename(columns={"price": "Price"})
-    path = write_xlsx(frames, tmp_path / "tiny.xlsx")
+    path = tiny.write_xlsx(frames, tmp_path / "tiny.xlsx")
     assert optimizer.solve(optimizer.read_inputs(path)).objective == pytest.approx(TINY_OBJECTIVE)
 
 
@@ -453,7 +432,7 @@ def test_wrong_file_type(tmp_path, name):
 
 def test_row_numbers_count_blank_rows(tmp_path):
     """With blank rows between data rows, messages give the real Excel row."""
-    path = write_xlsx(tiny.frames(), tmp_path / "tiny.xlsx")
+    path = tiny.write_xlsx(tiny.frames(), tmp_path / "tiny.xlsx")
     wb = openpyxl.load_workbook(path)
     ws = wb["demand"]
     ws.insert_rows(3, amount=2)  # rows 3-4 blank; X1/MRECL moves to row 5
@@ -465,7 +444,7 @@ def test_row_numbers_count_blank_rows(tmp_path):
 
 def test_date_cell_in_workbook(tmp_path):
     """A date typed into a number column of the workbook is an error at that cell."""
-    path = write_xlsx(tiny.frames(), tmp_path / "tiny.xlsx")
+    path = tiny.write_xlsx(tiny.frames(), tmp_path / "tiny.xlsx")
     wb = openpyxl.load_workbook(path)
     wb["plants"][f"{column_letter(wb['plants'], 'capacity_t')}3"] = dt.date(2026, 4, 1)
     wb.save(path)
@@ -474,7 +453,7 @@ def test_date_cell_in_workbook(tmp_path):
 
 def test_empty_optional_sheet_in_workbook(tmp_path):
     """The planner left a blank routes sheet in the workbook: all routes are allowed."""
-    path = write_xlsx(tiny.frames(), tmp_path / "tiny.xlsx")
+    path = tiny.write_xlsx(tiny.frames(), tmp_path / "tiny.xlsx")
     wb = openpyxl.load_workbook(path)
     wb.create_sheet("routes")
     wb.save(path)

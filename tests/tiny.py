@@ -11,6 +11,9 @@ Optimal: separate everything, sell A 30 t -> 300 (MRECL at 4/t REO is worth less
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import pandas as pd
 
 
@@ -38,3 +41,25 @@ def frames(**overrides: list[dict]) -> dict[str, pd.DataFrame]:
     }
     sheets.update(overrides)
     return {name: pd.DataFrame(rows) for name, rows in sheets.items()}
+
+
+def plain(value):
+    """A cell value openpyxl can write: NaN -> blank, numpy scalars -> Python."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def write_xlsx(frames: dict[str, pd.DataFrame], path: Path) -> Path:
+    """Write each frame as a sheet: header row 1, then one row per record."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, frame in frames.items():
+        ws = wb.create_sheet(name)
+        ws.append(list(frame.columns))
+        for record in frame.itertuples(index=False):
+            ws.append([plain(v) for v in record])
+    wb.save(path)
+    return path
