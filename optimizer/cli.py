@@ -40,6 +40,9 @@ def _fmt(value) -> str:
 
 def _print_result(result, out_path: Path | None) -> None:
     summary = dict(zip(result.tables["summary"]["key"], result.tables["summary"]["value"]))
+    if result.optimal:  # an infeasible result lists the checks inside its explanation
+        for text in result.warnings:
+            print(f"warning: {text}", file=sys.stderr)
     cur = result.inputs.settings["currency"] if result.inputs is not None else ""
     print(f"status: {result.status}" + (" (strict)" if result.strict else ""))
     if result.scenario:

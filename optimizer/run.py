@@ -34,6 +34,8 @@ class Result:
     scenario: str | None = None
     changes: list[str] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
+    warnings: list[str] = field(default_factory=list)
+    """Pre-solve domain checks that found a likely conflict (supply vs minimums, ...)."""
     lp: LpData | None = field(default=None, repr=False)
     solution: LpSolution | None = field(default=None, repr=False)
 
@@ -60,6 +62,9 @@ def solve(inputs: ModelInputs, *, strict: bool | None = None, scenario: str | No
 
         inputs, changes = apply_scenario(inputs, scenario)
     strict = inputs.strict if strict is None else strict
+    from .explain import domain_checks
+
+    warnings = domain_checks(inputs)
     timings = Timings()
     start = time.perf_counter()
     model = build_model(inputs, strict=strict)
@@ -70,8 +75,9 @@ def solve(inputs: ModelInputs, *, strict: bool | None = None, scenario: str | No
     h = new_highs(lp, verbose=verbose)
     sol = run_highs(h)
     timings.solve = sol.seconds
-    result = Result(sol.status, None, {}, None, inputs, strict, scenario, changes, timings,
-                    lp, sol)
+    result = Result(status=sol.status, objective=None, tables={}, inputs=inputs, strict=strict,
+                    scenario=scenario, changes=changes, timings=timings, warnings=warnings,
+                    lp=lp, solution=sol)
     start = time.perf_counter()
     if sol.status == "optimal":
         _report_optimal(result, h if sensitivity else None)
@@ -111,6 +117,7 @@ def _report_optimal(result: Result, h) -> None:
              ("solve_seconds", round(t.solve, 4), "s"),
              ("build_seconds", round(t.build + t.compile, 4), "s"),
              ("simplex_iterations", sol.iterations, "")]
+    extra += [("warning", text, "pre-solve check") for text in result.warnings]
     tables["summary"] = report.summary_table(inputs, sol, tables, parts, share, extra)
     result.objective = sol.objective
     result.tables = {"summary": tables.pop("summary"), **tables}

@@ -50,7 +50,7 @@ def cmd_sweep(args) -> int:
     started = time.perf_counter()
     inputs = read_inputs(args.input)
     axes = _axes(args)
-    scenarios = grid(axes, zip_axes=args.zip)
+    scenarios = grid(axes, zip_axes=args.zip, origin="option")
     engine = SweepEngine(inputs, strict=True if args.strict else None)
     frame = run_scenarios(inputs, scenarios, workers=args.workers, dask_address=args.dask,
                           engine=engine, progress=progress_printer("sweep"))

@@ -53,6 +53,8 @@ class Scenario:
     name: str
     changes: list[Change]
     label: dict[str, Any] = field(default_factory=dict)
+    rebuilt: ModelInputs | None = field(default=None, repr=False)
+    """Validated changed inputs, kept by :func:`prevalidate` for scenarios that need a rebuild."""
 
 
 class StructuralChange(Exception):
@@ -92,22 +94,24 @@ def check_cells(engine: SweepEngine, overlay: Mapping[tuple, Any], origin: str) 
     typed: dict[tuple, Any] = {}
     for (sheet, i, column), value in overlay.items():
         row = engine.records[sheet][i][ROW]
+        letter = engine.inputs.letters.get(sheet, {}).get(column)
+        cell = f"{letter}{row}" if letter and row is not None else None
         if sheet == "settings":
             typed[sheet, i, column] = value
             continue
         col = SHEET_BY_NAME[sheet].column(column)
         if is_blank(value):
             if col.required:
-                problems.append(Problem(sheet, row, column, None, col.expectation()))
+                problems.append(Problem(sheet, row, column, None, col.expectation(), cell))
             typed[sheet, i, column] = None
             continue
         try:
             typed[sheet, i, column] = _convert(col, value)
         except _Bad:
-            problems.append(Problem(sheet, row, column, value, col.expectation()))
+            problems.append(Problem(sheet, row, column, value, col.expectation(), cell))
             continue
         if col.ref and typed[sheet, i, column] not in engine.refs[col.ref]:
-            problems.append(Problem(sheet, row, column, value, col.expectation()))
+            problems.append(Problem(sheet, row, column, value, col.expectation(), cell))
     demand = engine.records["demand"]
     for (sheet, i, column) in overlay:
         if sheet == "demand" and column in ("min_t", "max_t"):
@@ -599,7 +603,7 @@ def _rebuild(engine: SweepEngine, scenario: Scenario) -> dict[str, Any]:
     """Apply the changes to the inputs, validate, build and solve from scratch."""
     from .changes import apply_changes
 
-    changed = apply_changes(engine.inputs, scenario.changes)
+    changed = scenario.rebuilt or apply_changes(engine.inputs, scenario.changes)
     sub = SweepEngine(changed, strict=engine.strict)
     start = time.perf_counter()
     worker = Worker(sub)
@@ -638,6 +642,55 @@ def _run_chunk(chunk: list[tuple[int, Scenario]], engine: SweepEngine | None = N
     return [(n, _solve_one(engine, worker, s)) for n, s in chunk]
 
 
+def prevalidate(engine: SweepEngine, scenarios: Sequence[Scenario]) -> None:
+    """Check every scenario before anything is solved; raise InputError listing all bad ones.
+
+    Each distinct change is resolved and checked once; a scenario that needs a rebuild is
+    validated whole (and the validated inputs kept for the rebuild). Problems that only a
+    combination of hot changes creates (say max below min from two sweep axes) are caught
+    per scenario by the workers and reported as an 'invalid' row.
+    """
+    from .changes import apply_changes
+
+    checked: dict[tuple, str | None] = {}
+    problems: dict[str, list[str]] = {}  # message -> scenarios it occurs in
+    for scenario in scenarios:
+        try:
+            try:
+                for change in scenario.changes:
+                    key = (change.path, repr(change.value), change.mode)
+                    if key not in checked:
+                        checked[key] = _check_change(engine, change)
+                    if checked[key]:
+                        problems.setdefault(checked[key], []).append(scenario.name)
+            except StructuralChange:
+                scenario.rebuilt = apply_changes(engine.inputs, scenario.changes)
+        except IrelError as exc:
+            problems.setdefault(str(exc), []).append(scenario.name)
+    if problems:
+        lines = []
+        for message, names in list(problems.items())[:MAX_PROBLEMS_SHOWN]:
+            listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            lines.append(f"{message}\n  (scenario{'s' if len(names) > 1 else ''} {listed})")
+        more = len(problems) - len(lines)
+        raise InputError("nothing was solved; fix these changes first:\n" + "\n".join(lines)
+                         + (f"\n... and {more} more problems" if more else ""))
+
+
+def _check_change(engine: SweepEngine, change: Change) -> str | None:
+    """The problem with one change on its own, or None (StructuralChange passes through)."""
+    try:
+        overlay = resolve_cells(engine, [change])
+        check_cells(engine, overlay, change.origin)
+        engine.edits(overlay)
+    except InputError as exc:
+        return str(exc)
+    return None
+
+
+MAX_PROBLEMS_SHOWN = 20
+
+
 def _chunks(items: list, count: int) -> list[list]:
     size = max(1, math.ceil(len(items) / count))
     return [items[i:i + size] for i in range(0, len(items), size)]
@@ -649,12 +702,15 @@ def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], *, workers
                   engine: SweepEngine | None = None) -> pd.DataFrame:
     """Solve every scenario; one row each, in the order given, plus the base case first.
 
-    One failed or infeasible scenario never stops the batch: its row records the status
-    (and, in strict mode, the explanation).
+    Invalid changes stop the run before anything is solved (InputError naming each path
+    and the scenario or option it came from). After that, one failed or infeasible scenario
+    never stops the batch: its row records the status (and, in strict mode, the
+    explanation).
     """
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
     engine = engine or SweepEngine(inputs, strict=strict)
+    prevalidate(engine, scenarios)
     items = list(enumerate(scenarios))
     results: dict[int, dict] = {}
     done = 0
@@ -728,7 +784,7 @@ def parse_values(text: str, option: str) -> list[Any]:
 
 
 def grid(axes: Sequence[tuple[str, str, list[Any]]], *, zip_axes: bool = False,
-         origin: str = "sweep") -> list[Scenario]:
+         origin: str = "sweep axis") -> list[Scenario]:
     """Scenarios from ``(path, mode, values)`` axes: the cartesian product, or zipped."""
     if zip_axes:
         lengths = {len(v) for _, _, v in axes}
@@ -740,7 +796,7 @@ def grid(axes: Sequence[tuple[str, str, list[Any]]], *, zip_axes: bool = False,
         combos = list(itertools.product(*(v for _, _, v in axes)))
     scenarios = []
     for n, combo in enumerate(combos, 1):
-        changes = [Change(path, value, mode, f"{origin} option {path}")
+        changes = [Change(path, value, mode, f"{origin} --{mode} {path}={value}")
                    for (path, mode, _), value in zip(axes, combo)]
         label = {f"{path}" + ("" if mode == "set" else f" ({mode})"): value
                  for (path, mode, _), value in zip(axes, combo)}
