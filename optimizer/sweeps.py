@@ -13,8 +13,10 @@ a composition share, a recovery, the discount rate, strict mode) cannot be mappe
 numbers; that scenario is rebuilt from scratch through the ordinary :func:`optimizer.solve`
 path. Both paths give the same answer: the tests compare them.
 
-Every scenario starts from the same basis, so a result never depends on which worker
-solved it or what it solved before: results are identical for any ``workers``.
+Scenarios go to workers in chunks of fixed size; each chunk starts from the base case's
+optimal basis and hot-starts each scenario from the one before. What a scenario starts
+from therefore never depends on the number of workers or the executor: results are
+identical for any ``workers``, local or Dask.
 """
 
 from __future__ import annotations
@@ -72,10 +74,15 @@ class Worker:
             self.basis = self.h.getBasis()
         self.base = base
 
-    def solve(self, edits: Edits) -> dict[str, Any]:
-        """Apply the edits, re-solve hot from the base basis, read KPIs, undo the edits."""
+    def solve(self, edits: Edits, *, from_base: bool = False) -> dict[str, Any]:
+        """Apply the edits, re-solve hot, read KPIs, undo the edits.
+
+        The re-solve starts from the previous scenario's basis, or from the base case's
+        optimal basis with ``from_base`` (done at the start of every chunk).
+        """
         h, lp = self.h, self.engine.lp
-        if self.basis is not None:
+        if from_base and self.basis is not None:
+            h.clearSolver()  # forget pricing weights and factors of earlier chunks
             h.setBasis(self.basis)
         rows, costs = edits.rows, edits.costs
         if rows:
@@ -132,13 +139,17 @@ class Worker:
             short = float(np.maximum(mins - delivered, 0.0).sum())
             row["treaty_shortfall_t"] = short if short > 1e-6 else 0.0
         keep = np.flatnonzero(e.keep_rows & (np.abs(dual) > 1e-7))
-        top = keep[np.lexsort((keep, -np.abs(dual[keep])))][:BINDING_SHOWN]
+        # Rank by |dual| to 9 significant digits, then row order: ties are common (a min and
+        # a max on one row) and must not be broken by floating-point noise.
+        size = np.array([float(f"{abs(dual[i]):.9g}") for i in keep])
+        top = keep[np.lexsort((keep, -size))][:BINDING_SHOWN]
         row["binding"] = "; ".join(
             f"{e.lp.row_keys[i][0]}[{', '.join(e.lp.row_keys[i][1])}]={dual[i]:.4g}" for i in top)
         return row
 
 
-def _solve_one(engine: SweepEngine, worker: Worker, scenario: Scenario) -> dict[str, Any]:
+def _solve_one(engine: SweepEngine, worker: Worker, scenario: Scenario,
+               from_base: bool) -> dict[str, Any]:
     """The comparison row of one scenario: fast path if possible, else rebuilt."""
     origin = f"scenario {scenario.name}"
     try:
@@ -149,7 +160,7 @@ def _solve_one(engine: SweepEngine, worker: Worker, scenario: Scenario) -> dict[
         except StructuralChange:
             row = _rebuild(engine, scenario)
         else:
-            row = worker.solve(edits)
+            row = worker.solve(edits, from_base=from_base)
             row["path"] = "hot"
     except IrelError as exc:
         row = {"status": "invalid", "explanation": str(exc), "path": "none"}
@@ -195,10 +206,12 @@ def _init_process(engine: SweepEngine | None) -> None:
 
 def _run_chunk(chunk: list[tuple[int, Scenario]], engine: SweepEngine | None = None
                ) -> list[tuple[int, dict]]:
+    """Solve a chunk in order, the first scenario from the base basis, the rest hot."""
     if engine is not None and _STATE.get("engine") is not engine:
         _init_process(engine)
     engine, worker = _STATE["engine"], _STATE["worker"]
-    return [(n, _solve_one(engine, worker, s)) for n, s in chunk]
+    return [(n, _solve_one(engine, worker, s, from_base=(k == 0)))
+            for k, (n, s) in enumerate(chunk)]
 
 
 def prevalidate(engine: SweepEngine, scenarios: Sequence[Scenario]) -> None:
@@ -250,9 +263,13 @@ def _check_change(engine: SweepEngine, change: Change) -> str | None:
 MAX_PROBLEMS_SHOWN = 20
 
 
-def _chunks(items: list, count: int) -> list[list]:
-    size = max(1, math.ceil(len(items) / count))
-    return [items[i:i + size] for i in range(0, len(items), size)]
+CHUNK = 50
+"""Scenarios per task. Fixed, so that what a scenario is hot-started from never depends on
+the number of workers or the executor: results are identical whichever runs them."""
+
+
+def _chunks(items: list) -> list[list]:
+    return [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
 
 
 def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], *, workers: int = 1,
@@ -285,18 +302,17 @@ def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], *, workers
     if dask_address:
         from .parallel import run_on_dask
 
-        for part in run_on_dask(dask_address, engine, _chunks(items, 8 * max(1, workers)),
-                                _run_chunk):
+        for part in run_on_dask(dask_address, engine, _chunks(items), _run_chunk):
             collect(part)
     elif workers == 1 or len(items) < 2 * workers:
         _STATE["engine"] = engine
         _STATE["worker"] = Worker(engine)
-        for chunk in _chunks(items, max(1, len(items) // 50 or 1)):
+        for chunk in _chunks(items):
             collect(_run_chunk(chunk))
     else:
         from .parallel import run_on_pool
 
-        for part in run_on_pool(engine, _chunks(items, 4 * workers), workers, _run_chunk,
+        for part in run_on_pool(engine, _chunks(items), workers, _run_chunk,
                                 _init_process):
             collect(part)
     base = Worker(engine)._kpis(Edits(engine)) | {"path": "base", "seconds": None}

@@ -59,7 +59,8 @@ def to_id(value: Any) -> str:
 
 
 def to_number(value: Any) -> float:
-    if type(value) is float or type(value) is int:  # the common case, kept cheap for sweeps
+    if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)):
+        # the common case (also numpy scalars), kept cheap for sweeps
         if math.isfinite(value):
             return float(value)
         raise _Bad("a number that is not finite")
