@@ -70,8 +70,10 @@ def resolve_cells(engine: SweepEngine, changes: Sequence[Change]) -> dict[tuple,
     return overlay
 
 
-def check_cells(engine: SweepEngine, overlay: Mapping[tuple, Any], origin: str) -> None:
-    """Validate changed cells like input cells: type, range and ids, and max_t ≥ min_t."""
+def check_cells(engine: SweepEngine, overlay: Mapping[tuple, Any], origin: str, *,
+                cross: bool = True) -> None:
+    """Validate changed cells like input cells: type, range and ids, and (``cross``)
+    checks between cells such as max_t ≥ min_t. Raises InputError naming each cell."""
     from .errors import Problem
     from .validate import _Bad, _convert, is_blank
 
@@ -98,13 +100,15 @@ def check_cells(engine: SweepEngine, overlay: Mapping[tuple, Any], origin: str) 
         if col.ref and typed[sheet, i, column] not in engine.refs[col.ref]:
             problems.append(Problem(sheet, row, column, value, col.expectation(), cell))
     demand = engine.records["demand"]
-    for (sheet, i, column) in overlay:
+    for (sheet, i, column) in overlay if cross else ():
         if sheet == "demand" and column in ("min_t", "max_t"):
             low = typed.get(("demand", i, "min_t"), demand[i]["min_t"])
             high = typed.get(("demand", i, "max_t"), demand[i]["max_t"])
             if low is not None and high is not None and high < low:
-                problems.append(Problem("demand", demand[i][ROW], "max_t", high,
-                                        f"a number ≥ min_t ({low:g})"))
+                letter = engine.inputs.letters.get("demand", {}).get("max_t")
+                row = demand[i][ROW]
+                problems.append(Problem("demand", row, "max_t", high, f"a number ≥ min_t ({low:g})",
+                                        f"{letter}{row}" if letter and row is not None else None))
     if problems:
         raise InputError(list(dict.fromkeys(problems)), source=origin)
 
@@ -141,6 +145,8 @@ class SweepEngine:
         self._matches: dict[str, tuple] = {}
         self.mine_pos = {m: i for i, m in enumerate(frames["mines"]["mine"])}
         self.plant_pos = {c: i for i, c in enumerate(frames["plants"]["plant"])}
+        self.route_pos = {(m, c): i for i, (m, c) in enumerate(
+            zip(frames["routes"]["mine"], frames["routes"]["plant"]))}
         self.profile_pos = {(r, t): i for i, (r, t) in enumerate(
             zip(frames["capacity_profile"]["entity"], frames["capacity_profile"]["period"]))}
         self._kpi_vectors()
@@ -390,19 +396,25 @@ def _edit_mining_cost(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -
             ed.cost(e.col("mine_t", (m, t)), -e.P.df[t] * view("mines", i, "mining_cost"))
 
 
+def _crack_cost(e: SweepEngine, view: _View, m: str, c: str) -> float:
+    """transport_cost[m,c] + unit_cost[c], both as the scenario has them."""
+    i = e.route_pos.get((m, c))
+    transport = view("routes", i, "transport_cost") if i is not None else 0.0
+    return (transport or 0.0) + (view("plants", e.plant_pos[c], "unit_cost") or 0.0)
+
+
 def _edit_plant_cost(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
     P = e.P
     for i in rows:
-        c, cost = view("plants", i, "plant"), view("plants", i, "unit_cost")
+        c = view("plants", i, "plant")
         for t in P.PERIODS:
             if view("plants", i, "stage") == "cracking":
                 for (m, c2) in P.ROUTES:
                     if c2 == c:
-                        ed.cost(e.col("crack_t", (m, c, t)),
-                                -P.df[t] * (P.transport_cost[m, c] + cost))
+                        ed.cost(e.col("crack_t", (m, c, t)), -P.df[t] * _crack_cost(e, view, m, c))
             else:
                 for m in P.MINES:
-                    ed.cost(e.col("separate_t", (m, c, t)), -P.df[t] * cost)
+                    ed.cost(e.col("separate_t", (m, c, t)), -P.df[t] * view("plants", i, "unit_cost"))
 
 
 def _edit_transport(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
@@ -410,8 +422,7 @@ def _edit_transport(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> 
     for i in rows:
         m, c = view("routes", i, "mine"), view("routes", i, "plant")
         for t in P.PERIODS:
-            ed.cost(e.col("crack_t", (m, c, t)),
-                    -P.df[t] * (view("routes", i, "transport_cost") + P.unit_cost[c]))
+            ed.cost(e.col("crack_t", (m, c, t)), -P.df[t] * _crack_cost(e, view, m, c))
 
 
 def _edit_line_cap(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:

@@ -23,7 +23,7 @@ def run_on_pool(engine, chunks: list, workers: int, run_chunk: Callable,
     methods = mp.get_all_start_methods()
     if "fork" in methods:
         ctx = mp.get_context("fork")
-        sweeps._STATE["engine"] = engine  # inherited by the children
+        sweeps._SHARED["engine"] = engine  # inherited by the children
         pool = ctx.Pool(workers, initializer=init, initargs=(None,))
     else:  # pragma: no cover - spawn platforms get the engine pickled once per worker
         ctx = mp.get_context("spawn")

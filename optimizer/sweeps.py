@@ -22,9 +22,9 @@ identical for any ``workers``, local or Dask.
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -194,22 +194,31 @@ def _explain(engine: SweepEngine, scenario: Scenario) -> str:
         return str(exc)
 
 
-# Worker processes inherit the engine by fork (or receive it pickled) and keep one model.
-_STATE: dict[str, Any] = {}
+# Forked worker processes inherit the engine from here; every thread keeps its own Worker
+# (its own HiGHS model), so Dask workers with several threads are safe too.
+_SHARED: dict[str, Any] = {}
+_LOCAL = threading.local()
+
+
+def _worker_for(engine: SweepEngine) -> Worker:
+    worker = getattr(_LOCAL, "worker", None)
+    if worker is None or worker.engine is not engine:
+        worker = _LOCAL.worker = Worker(engine)
+    return worker
 
 
 def _init_process(engine: SweepEngine | None) -> None:
+    """Pool initializer: adopt the engine (inherited or pickled) and build the model once."""
     if engine is not None:
-        _STATE["engine"] = engine
-    _STATE["worker"] = Worker(_STATE["engine"])
+        _SHARED["engine"] = engine
+    _worker_for(_SHARED["engine"])
 
 
 def _run_chunk(chunk: list[tuple[int, Scenario]], engine: SweepEngine | None = None
                ) -> list[tuple[int, dict]]:
     """Solve a chunk in order, the first scenario from the base basis, the rest hot."""
-    if engine is not None and _STATE.get("engine") is not engine:
-        _init_process(engine)
-    engine, worker = _STATE["engine"], _STATE["worker"]
+    engine = engine if engine is not None else _SHARED["engine"]
+    worker = _worker_for(engine)
     return [(n, _solve_one(engine, worker, s, from_base=(k == 0)))
             for k, (n, s) in enumerate(chunk)]
 
@@ -217,10 +226,10 @@ def _run_chunk(chunk: list[tuple[int, Scenario]], engine: SweepEngine | None = N
 def prevalidate(engine: SweepEngine, scenarios: Sequence[Scenario]) -> None:
     """Check every scenario before anything is solved; raise InputError listing all bad ones.
 
-    Each distinct change is resolved and checked once; a scenario that needs a rebuild is
-    validated whole (and the validated inputs kept for the rebuild). Problems that only a
-    combination of hot changes creates (say max below min from two sweep axes) are caught
-    per scenario by the workers and reported as an 'invalid' row.
+    Each distinct change's own cells are checked once; checks between cells (max_t ≥ min_t)
+    run on each scenario's changes together, since a pair such as min 0 and max 0 is valid
+    only as a pair. A scenario that needs a rebuild is validated whole, and the validated
+    inputs are kept for the rebuild.
     """
     from .changes import apply_changes
 
@@ -235,10 +244,15 @@ def prevalidate(engine: SweepEngine, scenarios: Sequence[Scenario]) -> None:
                         checked[key] = _check_change(engine, change)
                     if checked[key]:
                         problems.setdefault(checked[key], []).append(scenario.name)
+                if len(scenario.changes) > 1 and not any(
+                        checked[(c.path, repr(c.value), c.mode)] for c in scenario.changes):
+                    check_cells(engine, resolve_cells(engine, scenario.changes),
+                                f"scenario {scenario.name}")
             except StructuralChange:
                 scenario.rebuilt = apply_changes(engine.inputs, scenario.changes)
         except IrelError as exc:
-            problems.setdefault(str(exc), []).append(scenario.name)
+            listed = "; ".join(c.describe() for c in scenario.changes)
+            problems.setdefault(f"{exc}\n  (changes: {listed})", []).append(scenario.name)
     if problems:
         lines = []
         for message, names in list(problems.items())[:MAX_PROBLEMS_SHOWN]:
@@ -250,13 +264,13 @@ def prevalidate(engine: SweepEngine, scenarios: Sequence[Scenario]) -> None:
 
 
 def _check_change(engine: SweepEngine, change: Change) -> str | None:
-    """The problem with one change on its own, or None (StructuralChange passes through)."""
+    """The problem with one change's own cells, or None (StructuralChange passes through)."""
     try:
         overlay = resolve_cells(engine, [change])
-        check_cells(engine, overlay, change.origin)
+        check_cells(engine, overlay, change.origin, cross=False)
         engine.edits(overlay)
     except InputError as exc:
-        return str(exc)
+        return f"change {change.describe()}: {exc}"
     return None
 
 
@@ -305,10 +319,8 @@ def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], *, workers
         for part in run_on_dask(dask_address, engine, _chunks(items), _run_chunk):
             collect(part)
     elif workers == 1 or len(items) < 2 * workers:
-        _STATE["engine"] = engine
-        _STATE["worker"] = Worker(engine)
         for chunk in _chunks(items):
-            collect(_run_chunk(chunk))
+            collect(_run_chunk(chunk, engine))
     else:
         from .parallel import run_on_pool
 
