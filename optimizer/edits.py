@@ -35,7 +35,7 @@ import pandas as pd
 from .changes import Change, _matching_rows, _new_value, parse_path
 from .errors import InputError
 from .excel import ROW
-from .highs import INF, LpData, compile_lp
+from .highs import INF, LpData
 from .inputs import ModelInputs
 from .schema import MRECL, SHEET_BY_NAME
 
@@ -119,11 +119,11 @@ class SweepEngine:
     """The base LP plus everything needed to turn a scenario into a few LP edits."""
 
     def __init__(self, inputs: ModelInputs, *, strict: bool | None = None):
-        from .model import build_model
+        from .model import build_lp
 
         self.inputs = inputs
         self.strict = inputs.strict if strict is None else strict
-        self.lp: LpData = compile_lp(build_model(inputs, strict=self.strict))
+        self.lp: LpData = build_lp(inputs, strict=self.strict)
         lp, P = self.lp, inputs.params
         self.P = P
         self.col_of = {key: j for j, key in enumerate(lp.col_keys)}

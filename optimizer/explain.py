@@ -192,10 +192,10 @@ def elastic_repair(inputs: ModelInputs) -> tuple[pd.DataFrame | None, float | No
     Treaty shortfalls are weighted by TREATY_WEIGHT for the choice only; costs are reported
     at the true penalties. Returns (None, None) when the hard data alone is infeasible.
     """
-    from .highs import compile_lp, new_highs, run_highs
-    from .model import build_model
+    from .highs import new_highs, run_highs
+    from .model import build_lp
 
-    lp = compile_lp(build_model(inputs, strict=False))
+    lp = build_lp(inputs, strict=False)
     P = inputs.params
     true_c = lp.c.copy()
     c = lp.c.copy()

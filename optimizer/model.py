@@ -293,10 +293,36 @@ def objective_terms(m: pyo.ConcreteModel, P: Params) -> Iterable[tuple[float, ob
         yield -df[d[2]] * P.shortfall_penalty[d], v
 
 
+def build_lp(inputs: ModelInputs, *, strict: bool | None = None, timings=None):
+    """Build the Pyomo model and compile it to an :class:`~optimizer.highs.LpData`.
+
+    The model is dropped once compiled: everything downstream works on the matrix and its
+    row/column keys. The cyclic garbage collector is paused throughout: a build allocates
+    millions of small objects and no cycles worth collecting, and the collector running
+    over and over was half the build time at medium size (benchmarks/RESULTS.md). Pyomo's
+    own writers pause it the same way.
+    """
+    import time
+
+    from pyomo.common.gc_manager import PauseGC
+
+    from .highs import compile_lp
+
+    with PauseGC():
+        start = time.perf_counter()
+        model = build_model(inputs, strict=strict)
+        built = time.perf_counter()
+        lp = compile_lp(model)
+        del model
+    if timings is not None:
+        timings.build, timings.compile = built - start, time.perf_counter() - built
+    return lp
+
+
 def build_model(inputs: ModelInputs, *, strict: bool | None = None) -> pyo.ConcreteModel:
     """Build the Pyomo model of SPEC §3 for ``inputs`` (strict from settings unless given)."""
-    P = inputs.params
     strict = inputs.strict if strict is None else strict
+    P = inputs.params
     m = pyo.ConcreteModel(name="irel_allocation")
     add_variables(m, P, strict)
     S = _Sums(m, P)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from .errors import SolverError
-from .highs import LpData, LpSolution, Timings, compile_lp, new_highs, run_highs
+from .highs import LpData, LpSolution, Timings, new_highs, run_highs
 from .inputs import ModelInputs
 
 
@@ -54,7 +54,8 @@ def solve(inputs: ModelInputs, *, strict: bool | None = None, scenario: str | No
     infeasible model is returned with status ``infeasible`` and an explanation, not
     raised; a solver failure raises SolverError.
     """
-    from .model import build_model
+    from .explain import domain_checks
+    from .model import build_lp
 
     changes: list[str] = []
     if scenario is not None:
@@ -62,16 +63,9 @@ def solve(inputs: ModelInputs, *, strict: bool | None = None, scenario: str | No
 
         inputs, changes = apply_scenario(inputs, scenario)
     strict = inputs.strict if strict is None else strict
-    from .explain import domain_checks
-
     warnings = domain_checks(inputs)
     timings = Timings()
-    start = time.perf_counter()
-    model = build_model(inputs, strict=strict)
-    timings.build = time.perf_counter() - start
-    start = time.perf_counter()
-    lp = compile_lp(model)
-    timings.compile = time.perf_counter() - start
+    lp = build_lp(inputs, strict=strict, timings=timings)
     h = new_highs(lp, verbose=verbose)
     sol = run_highs(h)
     timings.solve = sol.seconds
