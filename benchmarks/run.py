@@ -116,8 +116,9 @@ def machine() -> dict:
 
 def load_instance(name: str, seed: int = 0):
     """(inputs, seconds to make frames + validate + derive Params)."""
-    import optimizer
     from generate import make_inputs
+
+    import optimizer
 
     t0 = time.perf_counter()
     inputs = optimizer.read_inputs(ROOT / "inputs" / "base_case.xlsx") if name == "base" \
@@ -221,9 +222,10 @@ def raw_build_solve(inputs, probe=None) -> dict:
 
 def check_same_lp(inputs) -> dict:
     """The raw LP equals the product's, entry by entry, in the same order (not timed)."""
+    from raw_highspy import build_lp
+
     from optimizer.highs import compile_lp
     from optimizer.model import build_model
-    from raw_highspy import build_lp
 
     raw = build_lp(inputs.params, strict=inputs.strict)
     prod = compile_lp(build_model(inputs))
@@ -283,8 +285,9 @@ def product_chunk() -> int | None:
 
 
 def bench_sweep(inputs, runs: int, n_min: int, n_scale: int, log) -> dict:
-    from optimizer.sweeps import SweepEngine, run_scenarios
     from raw_highspy import RawSweep, build_lp, new_highs
+
+    from optimizer.sweeps import SweepEngine, run_scenarios
 
     scenarios, pairs = sweep_lists(inputs, n_min, n_scale)
     n = len(pairs)
@@ -441,7 +444,7 @@ def bench_scaling(runs: int, log, small_n=(20, 25), big_n=(200, 25)) -> dict:
                 frame = run_scenarios(inputs, sc, workers=w, engine=engine)
                 times[w, len(sc)].append(time.perf_counter() - t0)
                 assert len(frame) == len(sc) + 1
-        log("    run {}/{}: ".format(i + 1, runs) + ", ".join(
+        log(f"    run {i + 1}/{runs}: " + ", ".join(
             f"{w}w×{n}: {v[-1]:.2f} s" for (w, n), v in times.items()))
     marg = {w: [(b - a) / (n_big - n_small) for a, b in zip(times[w, n_small],
                                                               times[w, n_big])]
@@ -700,7 +703,7 @@ def report(res: dict, args, started: float) -> str:
     # (d)
     d = res.get("scaling")
     if d:
-        L.append(f"## (d) Two workers vs one, marginal throughput (target ≥ 1.7×)\n")
+        L.append("## (d) Two workers vs one, marginal throughput (target ≥ 1.7×)\n")
         L.append(f"`run_scenarios` on the base case, engine built once; marginal per "
                  f"scenario = (T({d['n_big']}) − T({d['n_small']})) / "
                  f"{d['n_big'] - d['n_small']}.\n")
@@ -830,7 +833,7 @@ def targets(res: dict) -> list[tuple[str, str, str]]:
             if lg["raw"] and lg["product"]:
                 a = med([r["total"] for r in lg["product"]])
                 b = med([r["total"] for r in lg["raw"]])
-                out.append((f"(b) build + first solve ≤ 2.5× raw, large",
+                out.append(("(b) build + first solve ≤ 2.5× raw, large",
                             f"{a / b:.2f}× ({a:.1f} vs {b:.1f} s)",
                             verdict(a / b <= TARGETS["b"], a / b, TARGETS["b"])))
             else:
