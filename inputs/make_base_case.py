@@ -1,15 +1,17 @@
-"""Write inputs/base_case.xlsx, the bundled IREL base case (SPEC sections 4 and 8).
+"""Write inputs/base_case.xlsx, the bundled IREL base case (docs/data_sources.md explains every figure).
 
 Run from the repository root:  python inputs/make_base_case.py
-Needs only openpyxl. The output is byte-for-byte deterministic (fixed document and zip dates).
+Needs openpyxl and the optimizer package (for the header comments and dropdowns). The output is byte-for-byte deterministic (fixed document and zip dates).
 
-Units: t per year for quantities, USD per t for money (DATA_SOURCES quotes USD/kg; x1000).
-Every figure is cited on the `sources` sheet; "[§n]" refers to ../shared/DATA_SOURCES.md.
+Units: t per year for quantities, USD per t for money (the sources quote USD/kg; x1000).
+Every figure is cited on the `sources` sheet; its `see` column names the section of
+docs/data_sources.md that gives the source, its address and the reasoning.
 """
 from __future__ import annotations
 
 import io
 import re
+import sys
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -18,91 +20,114 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-OUT = Path(__file__).resolve().parent / "base_case.xlsx"
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from a checkout: use the package beside it
+    sys.path.insert(0, str(ROOT))
+from optimizer.template import annotate_workbook  # noqa: E402  (after the path fix)
+
+OUT = ROOT / "inputs" / "base_case.xlsx"
+SEE = "docs/data_sources.md#{}"
+"""Where a figure's source, address and reasoning are given (a heading of that file)."""
 FIXED = datetime(2026, 1, 1)
 PERIODS = [f"FY{y}" for y in range(2026, 2033)]
 
 # --- citations: key -> (kind, short label for a row's `source` cell, detail for `sources`) ----
 A = "assumption"
 CITES = {
-    "horizon": ("sourced", "SPEC §8", "planning horizon FY2026-FY2032 in annual periods"),
-    "usd": ("sourced", "DATA_SOURCES §4", "quotes in USD/kg, here x1000 = USD/t (1 USD = 7.2 CNY ~ 86 INR)"),
+    "horizon": (A, "Model setting: planning horizon", "FY2026-FY2032 in annual periods"),
+    "usd": ("sourced", "Price quotes in USD/kg", "here x1000 = USD/t (1 USD = 7.2 CNY ~ 86 INR)"),
     "disc": (A, "ASSUMPTION: 8 % hurdle rate", "typical Indian public-sector project hurdle rate; no IREL figure"),
-    "defpen": (A, "ASSUMPTION: SPEC §4 default", "1e6 USD/t makes a minimum without its own penalty effectively hard"),
-    "thorium": (A, "ASSUMPTION: TH_STORE [§10.2]", "1,000 t ThO2/yr store; max 8,800 t monazite x 0.085 = 748 t, so slack"),
+    "defpen": (A, "ASSUMPTION: the tool's default penalty", "1e6 USD/t makes a minimum without its own penalty effectively hard"),
+    "thorium": (A, "ASSUMPTION: TH_STORE", "1,000 t ThO2/yr store; max 8,800 t monazite x 0.085 = 748 t, so slack"),
     "strict": (A, "Model setting", "elastic mode: minimums may be missed at their penalty and are reported"),
-    "mine_op": ("sourced", "IREL operating unit [§1]", "PIB/DAE 12 Mar 2015; IREL unit profile 2012; Rajya Sabha Mar 2025"),
-    "mine_pend": ("sourced", "Reuters 13 Jun 2025 [§2]", "'awaiting statutory clearances at four mines'; identity INFERRED"),
-    "cap_op": (A, "ASSUMPTION: split of ~5,000 t/yr [§10.1]", "split of ~5,000 t/yr monazite (Business Standard 14 Jun 2025)"),
-    "cap_new": (A, "ASSUMPTION: pending-mine yield [§10.1]", "monazite t/yr once online; no public figure"),
+    "mine_op": ("sourced", "IREL operating unit", "PIB/DAE 12 Mar 2015; IREL unit profile 2012; Rajya Sabha Mar 2025"),
+    "mine_pend": ("sourced", "Reuters 13 Jun 2025", "'awaiting statutory clearances at four mines'; identity INFERRED"),
+    "cap_op": (A, "ASSUMPTION: split of ~5,000 t/yr", "split of ~5,000 t/yr monazite (Business Standard 14 Jun 2025)"),
+    "cap_new": (A, "ASSUMPTION: pending-mine yield", "monazite t/yr once online; no public figure"),
     "online": (A, "ASSUMPTION: approval year", "no clearance date announced; blank = not yet scheduled"),
-    "reo": ("sourced", "PIB PRID 1914305 [§3.1]", "REO is 55-60 % of Indian monazite (DAE, c. Apr 2023); 58 % used"),
-    "th": ("sourced", "IREL; IAEA SRS-68 [§3.1]", "ThO2 ~8 % (IREL), Indian monazite 6-11 %; 8.5 % used"),
+    "reo": ("sourced", "PIB PRID 1914305", "REO is 55-60 % of Indian monazite (DAE, c. Apr 2023); 58 % used"),
+    "th": ("sourced", "IREL; IAEA SRS-68", "ThO2 ~8 % (IREL), Indian monazite 6-11 %; 8.5 % used"),
     "minecost": (A, "ASSUMPTION: mining cost 300 USD/t", "mining + mineral separation attributable to monazite; unpublished"),
-    "comp": ("sourced", "giti.sg spec, XB/T 104-2000 [§3.2]", "typical monazite RE distribution, % of REO"),
-    "comp_ndpr": ("derived", "Nd2O3 18.5 % + Pr6O11 5.6 % [§3.2]", "NdPr share DERIVED from the XB/T 104-2000 spec"),
-    "comp_a": (A, "ASSUMPTION: split of 'others' 1.0 % [§3.2]", "split of the spec's 1.0 % others; HRE unsaleable"),
-    "mopp_cap": ("sourced", "PIB/DAE 12 Mar 2015 [§1]", "MoPP 10,000 t/yr monazite -> 11,000 t/yr MRECL ~ 5,000 t REO"),
-    "mopp_rec": ("derived", "DERIVED from MoPP design [§3.3]", "5,000 t REO / (10,000 t x 0.58) = 0.86"),
-    "mopp_cost": (A, "ASSUMPTION: $0.6/kg monazite [§10.2]", "cracking cost per t monazite"),
-    "red_cap": ("derived", "PIB/DAE 12 Mar 2015 [§1]", "RED processes 5,500 t/yr MRECL x ~45 % REO ~ 2,500 t REO (DERIVED)"),
-    "red_rec": (A, "ASSUMPTION: SX recovery 0.95 [§3.3]", "industry range 90-99 %"),
-    "red_cost": (A, "ASSUMPTION: $5/kg REO [§10.2]", "separation cost per t REO fed"),
-    "stage": ("sourced", "PIB/DAE 12 Mar 2015 [§1]", "MoPP cracks monazite; RED Aluva separates MRECL"),
+    "comp": ("sourced", "giti.sg spec, XB/T 104-2000", "typical monazite RE distribution, % of REO"),
+    "comp_ndpr": ("derived", "Nd2O3 18.5 % + Pr6O11 5.6 %", "NdPr share DERIVED from the XB/T 104-2000 spec"),
+    "comp_a": (A, "ASSUMPTION: split of 'others' 1.0 %", "split of the spec's 1.0 % others; HRE unsaleable"),
+    "mopp_cap": ("sourced", "PIB/DAE 12 Mar 2015", "MoPP 10,000 t/yr monazite -> 11,000 t/yr MRECL ~ 5,000 t REO"),
+    "mopp_rec": ("derived", "DERIVED from MoPP design", "5,000 t REO / (10,000 t x 0.58) = 0.86"),
+    "mopp_cost": (A, "ASSUMPTION: $0.6/kg monazite", "cracking cost per t monazite"),
+    "red_cap": ("derived", "PIB/DAE 12 Mar 2015", "RED processes 5,500 t/yr MRECL x ~45 % REO ~ 2,500 t REO (DERIVED)"),
+    "red_rec": (A, "ASSUMPTION: SX recovery 0.95", "industry range 90-99 %"),
+    "red_cost": (A, "ASSUMPTION: $5/kg REO", "separation cost per t REO fed"),
+    "stage": ("sourced", "PIB/DAE 12 Mar 2015", "MoPP cracks monazite; RED Aluva separates MRECL"),
     "haul0": (A, "ASSUMPTION: on-site feed", "OSCOM monazite is cracked at the OSCOM MoPP"),
     "haul_near": (A, "ASSUMPTION: 20 USD/t haul", "~200 km road to OSCOM"),
     "haul_far": (A, "ASSUMPTION: 80 USD/t haul", "~1,800 km rail to OSCOM at ~35 USD/t, x2 for AERB-compliant handling"),
-    "ndpr_ramp": (A, "ASSUMPTION: NdPr line ramp [§10.2]", "400 t/yr in Dec 2025 (Gazette) -> 600 FY2026 -> 800 FY2027+ (BS 9 Nov 2025 targets)"),
-    "stock_ndpr": ("sourced", "Gazette S.O. 5800(E) [§1]", "500 t NdPr oxide stock (energetica-india, 18 Dec 2025)"),
-    "stock0": (A, "ASSUMPTION: no opening stock [§10.2]", "other opening stocks 0"),
-    "store_ndpr": (A, "ASSUMPTION: 1,000 t NdPr storage [§10.4]", "strategic store size"),
+    "ndpr_ramp": (A, "ASSUMPTION: NdPr line ramp", "400 t/yr in Dec 2025 (Gazette) -> 600 FY2026 -> 800 FY2027+ (BS 9 Nov 2025 targets)"),
+    "stock_ndpr": ("sourced", "Gazette S.O. 5800(E)", "500 t NdPr oxide stock (energetica-india, 18 Dec 2025)"),
+    "stock0": (A, "ASSUMPTION: no opening stock", "other opening stocks 0"),
+    "store_ndpr": (A, "ASSUMPTION: 1,000 t NdPr storage", "strategic store size"),
     "store_hre": (A, "ASSUMPTION: HRE residue not stored", "residue goes to disposal in the period it is made"),
-    "hold_ndpr": (A, "ASSUMPTION: $2/kg/yr holding [§10.4]", "secure storage and insurance of NdPr oxide"),
+    "hold_ndpr": (A, "ASSUMPTION: $2/kg/yr holding", "secure storage and insurance of NdPr oxide"),
     "hold": (A, "ASSUMPTION: 20 USD/t/yr warehousing", "physical storage only; cost of capital is in the discount rate"),
     "disp": (A, "ASSUMPTION: disposal 100 USD/t", "tailings/landfill handling of surplus Ce/La oxide or carbonate"),
     "disp_hre": (A, "ASSUMPTION: disposal 200 USD/t", "HRE residue to a licensed residue store"),
-    "tv_ndpr": (A, "ASSUMPTION: shadow value $60/kg [§10.4]", "strategic value of NdPr left in stock at the horizon"),
+    "tv_ndpr": (A, "ASSUMPTION: shadow value $60/kg", "strategic value of NdPr left in stock at the horizon"),
     "tv0": (A, "ASSUMPTION: no terminal value", "by-product stock is worth nothing at the horizon"),
-    "scheme": ("sourced", "Gazette S.O. 5800(E); Mint 12 Jan 2026 [§5.2]", "IREL supplies 500 t/yr NdPr oxide to bidders L1-L3"),
-    "midwest": ("sourced", "Business Standard 8 Jun 2025 [§5.3]", "Midwest Advanced Materials NdFeB plant, Hyderabad"),
-    "sona": ("sourced", "Autocar Pro / Reuters 30 Jun 2025 [§5.3]", "Sona Comstar announced plans to make magnets"),
-    "repm": ("sourced", "yovizag May 2023 [§1]", "IREL REPM plant, Visakhapatnam, 3 t/yr SmCo"),
-    "lace": (A, "ASSUMPTION: domestic La/Ce users [§10.4]", "catalysts, glass polishing, mischmetal"),
-    "strat": (A, "ASSUMPTION: DAE/NCMM strategic stock [§10.4]", "strategic NdPr stockpile buyer"),
-    "trei": ("sourced", "Bloomberg 30 Oct 2013; Reuters 2014, 13 Jun 2025 [§6]", "2012 G2G deal; TREI separates and ships to Japan"),
-    "spot": ("sourced", "DATA_SOURCES §10.4", "world spot market, FOB India ~ FOB China"),
-    "trei_min": ("sourced", "Reuters 13 Jun 2025 [§6]", ">1,000 t to Japan in 2024; 'at least 1,000 t/yr' (Reuters 28 Aug 2014); read as t REO"),
-    "trei_max": ("sourced", "Reuters 28 Aug 2014; Bloomberg 30 Oct 2013 [§6]", "'equally share the 5,000 t' -> 2,500 t REO/yr"),
-    "trei_price": (A, "ASSUMPTION: 0.6 x basket [§10.4]", "terms undisclosed; 0.6 x contained value = $9-13.5/kg REO; midpoint ~$11"),
-    "trei_pen": (A, "ASSUMPTION: treaty is binding [§6]", "1e6 USD/t so that the base case never breaches the G2G minimum"),
-    "gestation": (A, "ASSUMPTION: 2-yr gestation [§5.2]", "award ~FY2026 + 2-yr gestation (Cabinet 26 Nov 2025) -> offtake from FY2028"),
+    "scheme": ("sourced", "Gazette S.O. 5800(E); Mint 12 Jan 2026", "IREL supplies 500 t/yr NdPr oxide to bidders L1-L3"),
+    "midwest": ("sourced", "Business Standard 8 Jun 2025", "Midwest Advanced Materials NdFeB plant, Hyderabad"),
+    "sona": ("sourced", "Autocar Pro / Reuters 30 Jun 2025", "Sona Comstar announced plans to make magnets"),
+    "repm": ("sourced", "yovizag May 2023", "IREL REPM plant, Visakhapatnam, 3 t/yr SmCo"),
+    "lace": (A, "ASSUMPTION: domestic La/Ce users", "catalysts, glass polishing, mischmetal"),
+    "strat": (A, "ASSUMPTION: DAE/NCMM strategic stock", "strategic NdPr stockpile buyer"),
+    "trei": ("sourced", "Bloomberg 30 Oct 2013; Reuters 2014, 13 Jun 2025", "2012 G2G deal; TREI separates and ships to Japan"),
+    "spot": ("sourced", "SMM / USGS / Argus spot quotes", "world spot market, FOB India ~ FOB China"),
+    "trei_min": ("sourced", "Reuters 13 Jun 2025", ">1,000 t to Japan in 2024; 'at least 1,000 t/yr' (Reuters 28 Aug 2014); read as t REO"),
+    "trei_max": ("sourced", "Reuters 28 Aug 2014; Bloomberg 30 Oct 2013", "'equally share the 5,000 t' -> 2,500 t REO/yr"),
+    "trei_price": (A, "ASSUMPTION: 0.6 x basket", "terms undisclosed; 0.6 x contained value = $9-13.5/kg REO; midpoint ~$11"),
+    "trei_pen": (A, "ASSUMPTION: treaty is binding", "1e6 USD/t so that the base case never breaches the G2G minimum"),
+    "gestation": (A, "ASSUMPTION: 2-yr gestation", "award ~FY2026 + 2-yr gestation (Cabinet 26 Nov 2025) -> offtake from FY2028"),
     "scheme_pen": (A, "ASSUMPTION: policy penalty 20,000 USD/t", "a policy commitment, softer than the treaty"),
-    "p_ndpr": ("sourced", "NdPr $80/kg [§4, §10.4 P25]", "Europe $82.5-85 (Argus 25 Sep 2025); China ~$82 (SMM 25 Dec 2025)"),
-    "mw_vol": ("derived", "BS 8 Jun 2025 x 0.33 [§5.3, §10.4]", "500 -> 5,000 t/yr magnet x 0.33 t oxide/t (ratio DERIVED from Gazette 400 t : 1,200 t)"),
+    "p_ndpr": ("sourced", "NdPr $80/kg", "Europe $82.5-85 (Argus 25 Sep 2025); China ~$82 (SMM 25 Dec 2025)"),
+    "mw_vol": ("derived", "BS 8 Jun 2025 x 0.33", "500 -> 5,000 t/yr magnet x 0.33 t oxide/t (ratio DERIVED from Gazette 400 t : 1,200 t)"),
     "mw_ramp": (A, "ASSUMPTION: Midwest ramp", "intermediate years 500 t (FY2027) and 1,000 t (FY2028) between 165 and 1,650"),
-    "sona_vol": (A, "ASSUMPTION: Sona offtake [§10.4]", "0 until FY2027, 200 t/yr from FY2028 (announced intent only)"),
-    "strat_pv": (A, "ASSUMPTION: strategic shadow value [§10.4]", "no cap; price 0 and policy_value 60,000 USD/t: a strategic stock earns no cash"),
-    "repm_vol": ("derived", "yovizag 2023 x 0.35 [§1, §10.2]", "3 t/yr SmCo x ~0.35 t Sm2O3/t (ratio ASSUMED) ~ 1 t/yr; max 1.5 t/yr allows for a ramp (ASSUMED)"),
-    "repm_price": (A, "ASSUMPTION: transfer price $5/kg [§10.4]", "internal transfer price"),
-    "lace_vol": (A, "ASSUMPTION: 300 t La, 500 t Ce [§10.4]", "domestic La/Ce volumes"),
-    "spot_vol": (A, "ASSUMPTION: spot is open [§10.4]", "no minimum, no maximum"),
-    "p_la": (A, "La $0.9/kg [§10.4 P25]", "§10.4 base value; SMM China 2025 quotes are lower ($0.6-0.65/kg)"),
-    "p_ce": ("sourced", "Ce $1.7/kg: SMM 2025 [§4]", "China CNY 11-13k/t ~ $1.5-1.8/kg; FOB $1,677-1,762/t"),
-    "p_sm": (A, "ASSUMPTION: Sm $2/kg [§4, §10.4]", "China list ~$1.7/kg (2020); no reliable ex-China quote"),
-    "p_gd": ("sourced", "Gd $22/kg: SMM Jan-Feb 2025 [§4]", "CNY 155-164k/t ~ $21.5-23/kg"),
-    "p_y": ("sourced", "Y $8/kg: SMM Mar 2025 [§4]", "CNY 55-57k/t ~ $7.6/kg; Adamas ~$6.5"),
-    "p_eu": (A, "ASSUMPTION: Eu $28/kg [§10.4]", "no 2025 quote found"),
-    "p_dy": ("sourced", "Dy $300/kg: SMM Dec 2025 [§4]", "FOB $267-307/kg; USGS 2024 avg $260"),
-    "p_tb": ("sourced", "Tb $1,000/kg: Argus Apr 2025 [§4]", "Europe $930-1,000/kg; China $820-860; USGS 2024 $810"),
-    "sc_none": ("sourced", "SPEC §8 status_quo", "re-asserts the default; changes nothing"),
-    "sc_reneg": ("sourced", "SPEC §8; DATA_SOURCES §10.4 S1", "treaty min 500, max 1,500 t/yr; NdPr export cap 100 t/yr"),
-    "sc_susp": ("sourced", "SPEC §8; DATA_SOURCES §10.4 S2", "negotiated suspension from FY2027"),
-    "sc_breach": (A, "ASSUMPTION: breach cost 5,000 USD/t (DATA_SOURCES §10.4 S2: $5/kg)", "finite breach cost per t of treaty shortfall; sweep it for break-even"),
-    "sc_conserve": ("sourced", "Reuters 13 Jun 2025 [§6]", "Goyal asked IREL to stop exporting neodymium"),
+    "sona_vol": (A, "ASSUMPTION: Sona offtake", "0 until FY2027, 200 t/yr from FY2028 (announced intent only)"),
+    "strat_pv": (A, "ASSUMPTION: strategic shadow value", "no cap; price 0 and policy_value 60,000 USD/t: a strategic stock earns no cash"),
+    "repm_vol": ("derived", "yovizag 2023 x 0.35", "3 t/yr SmCo x ~0.35 t Sm2O3/t (ratio ASSUMED) ~ 1 t/yr; max 1.5 t/yr allows for a ramp (ASSUMED)"),
+    "repm_price": (A, "ASSUMPTION: transfer price $5/kg", "internal transfer price"),
+    "lace_vol": (A, "ASSUMPTION: 300 t La, 500 t Ce", "domestic La/Ce volumes"),
+    "spot_vol": (A, "ASSUMPTION: spot is open", "no minimum, no maximum"),
+    "p_la": (A, "La $0.9/kg", "base-case value; SMM China 2025 quotes are lower ($0.6-0.65/kg)"),
+    "p_ce": ("sourced", "Ce $1.7/kg: SMM 2025", "China CNY 11-13k/t ~ $1.5-1.8/kg; FOB $1,677-1,762/t"),
+    "p_sm": (A, "ASSUMPTION: Sm $2/kg", "China list ~$1.7/kg (2020); no reliable ex-China quote"),
+    "p_gd": ("sourced", "Gd $22/kg: SMM Jan-Feb 2025", "CNY 155-164k/t ~ $21.5-23/kg"),
+    "p_y": ("sourced", "Y $8/kg: SMM Mar 2025", "CNY 55-57k/t ~ $7.6/kg; Adamas ~$6.5"),
+    "p_eu": (A, "ASSUMPTION: Eu $28/kg", "no 2025 quote found"),
+    "p_dy": ("sourced", "Dy $300/kg: SMM Dec 2025", "FOB $267-307/kg; USGS 2024 avg $260"),
+    "p_tb": ("sourced", "Tb $1,000/kg: Argus Apr 2025", "Europe $930-1,000/kg; China $820-860; USGS 2024 $810"),
+    "sc_none": (A, "What-if: no change", "re-asserts the default; changes nothing"),
+    "sc_reneg": (A, "What-if: renegotiated treaty", "treaty min 500, max 1,500 t/yr; NdPr export cap 100 t/yr"),
+    "sc_susp": (A, "What-if: negotiated suspension", "no TREI minimum and no deliveries from FY2027"),
+    "sc_breach": (A, "ASSUMPTION: breach cost 5,000 USD/t ($5/kg)", "finite breach cost per t of treaty shortfall; sweep it for break-even"),
+    "sc_conserve": ("sourced", "Reuters 13 Jun 2025", "Goyal asked IREL to stop exporting neodymium"),
     "sc_fast": (A, "ASSUMPTION: fast approvals", "clearances arrive 1-2 years earlier than the base case"),
     "sc_slow": (A, "ASSUMPTION: delayed approvals", "clearances slip to the last period of the horizon"),
-    "sc_floor": ("sourced", "US DoD-MP Materials floor $110/kg [§4]", "Jul 2025 NdPr price floor"),
+    "sc_floor": ("sourced", "US DoD-MP Materials floor $110/kg", "Jul 2025 NdPr price floor"),
 }
+
+SECTIONS = {  # heading of docs/data_sources.md -> the citation keys it explains
+    "settings-and-horizon": "horizon disc defpen thorium strict",
+    "conventions": "usd",
+    "mines": "mine_op mine_pend cap_op cap_new online minecost",
+    "monazite-grade-and-composition": "reo th comp comp_ndpr comp_a",
+    "plants-and-routes": "mopp_cap mopp_rec mopp_cost red_cap red_rec red_cost stage haul0 haul_near haul_far "
+                         "ndpr_ramp",
+    "products-and-stocks": "stock_ndpr stock0 store_ndpr store_hre hold_ndpr hold disp disp_hre tv_ndpr tv0",
+    "domestic-buyers": "scheme midwest sona repm lace strat gestation scheme_pen mw_vol mw_ramp sona_vol strat_pv "
+                       "repm_vol repm_price lace_vol",
+    "treaty": "trei trei_min trei_max trei_price trei_pen",
+    "prices-and-the-spot-market": "spot p_ndpr spot_vol p_la p_ce p_sm p_gd p_y p_eu p_dy p_tb",
+    "scenarios": "sc_none sc_reneg sc_susp sc_breach sc_conserve sc_fast sc_slow sc_floor",
+}
+SECTION_OF = {key: section for section, keys in SECTIONS.items() for key in keys.split()}
 
 # --- sheet data: rows are tuples aligned with the header (minus `source`), then a cite spec:
 #     a cite key for every figure in the row, or {column: key, "*": fallback key}. ----------------
@@ -137,7 +162,7 @@ PLANTS = [
 ROUTES = [("M_OSCOM", "P_MOPP", 0, "haul0"), ("M_MK", "P_MOPP", 80, "haul_far"),
           ("M_CHV", "P_MOPP", 80, "haul_far"), ("M_KK", "P_MOPP", 80, "haul_far"),
           ("M_ALP", "P_MOPP", 80, "haul_far"), ("M_BRG", "P_MOPP", 20, "haul_near"),
-          ("M_X4", "P_MOPP", 20, "haul_near")]  # M_X4 assumed in the OSCOM area [§2]
+          ("M_X4", "P_MOPP", 20, "haul_near")]  # M_X4 assumed in the OSCOM area (docs/data_sources.md#mines)
 PRODUCT_CAPS = [("P_RED", "NdPr", None, 800, "ndpr_ramp"), ("P_RED", "NdPr", "FY2026", 600, "ndpr_ramp")]
 BYPRODUCT = {"holding_cost": "hold", "initial_stock_t": "stock0", "terminal_value": "tv0"}
 PRODUCTS = [  # product, name, storage_capacity_t, holding_cost, initial_stock_t, disposal_cost, terminal_value
@@ -191,7 +216,7 @@ DEMAND = [  # customer, product, period, min_t, max_t, price, policy_value, shor
                       ("Eu", 28000), ("Dy", 300000), ("Tb", 1000000)]]
 
 # Export-cap changes pin product AND period, so they create rows in the empty export_caps sheet
-# (SPEC §5: a path matching no row is valid only when its filter pins every key column).
+# (a path matching no row is valid only when its filter pins every key column).
 SCENARIOS = [  # scenario, target, value, mode, description, cite
     ("status_quo", "settings.value[key=strict]", "false", "set", "The base case as is: treaty min 1,000 t and max 2,500 t MRECL per year.", "sc_none"),
     ("renegotiated", "demand.min_t[customer=X_TREI]", 500, "set", "Renegotiated treaty: TREI minimum cut to 500 t REO per year.", "sc_reneg"),
@@ -221,7 +246,10 @@ README = [
     "Monazite is in t monazite; MRECL and plant throughput after cracking are in t REO; products are in t oxide.",
     "A blank period in demand, product_caps, export_caps or capacity_profile means every period;",
     "a row with a period overrides the blank row for that period only.",
-    "Every figure is cited on the 'sources' sheet, with kind sourced / derived / assumption.",
+    "Every figure is cited on the 'sources' sheet, with kind sourced / derived / assumption;",
+    "its 'see' column names the section of docs/data_sources.md with the source's address and reasoning.",
+    "Hover over a column header for its meaning, unit and default; dropdowns offer the allowed values and ids.",
+    "The model is described in docs/model.md, the result workbook in docs/outputs.md.",
     "Each data sheet's 'source' column gives a short citation for its row; it is ignored by the model.",
     "Named scenarios (status_quo, renegotiated, suspension, breach, ...) are on the 'scenarios' sheet.",
     "routes lists every mine -> cracking-plant pair with an assumed haul cost; delete the sheet to allow all pairs at zero cost.",
@@ -275,8 +303,10 @@ def split_rows(sheet: str, header: list[str], keys: list[str], rows: list[tuple]
         for col in header:
             if col in keys or col in NOT_FIGURES or rec[col] is None:
                 continue
-            kind, short, detail = CITES[cite_of(spec, col)]
-            sources.append((sheet, f"{sheet}:{ref}", col, rec[col], f"{short}: {detail}", kind))
+            key = cite_of(spec, col)
+            kind, short, detail = CITES[key]
+            sources.append((sheet, f"{sheet}:{ref}", col, rec[col], f"{short}: {detail}", kind,
+                            SEE.format(SECTION_OF[key])))
             if short not in shorts:
                 shorts.append(short)
         out.append((*values, "; ".join(shorts)))
@@ -300,6 +330,8 @@ def save_deterministic(wb: Workbook, path: Path) -> None:
 def main() -> None:
     shares = [r[2] for r in COMPOSITION]
     assert abs(sum(shares) - 1.0) <= 1e-9, f"composition sums to {sum(shares)}"
+    unexplained = sorted(set(CITES) - set(SECTION_OF))
+    assert not unexplained, f"give these citations a heading of docs/data_sources.md in SECTIONS: {unexplained}"
     wb = Workbook()
     wb.remove(wb.active)
     wb.properties.created = wb.properties.modified = FIXED
@@ -321,9 +353,11 @@ def main() -> None:
     for scenario, target, value, mode, description, key in SCENARIOS:
         kind, short, detail = CITES[key]
         scen_rows.append((scenario, target, value, mode, description, short))
-        all_sources.append(("scenarios", f"scenarios:{scenario}", target, value, f"{short}: {detail}", kind))
+        all_sources.append(("scenarios", f"scenarios:{scenario}", target, value, f"{short}: {detail}", kind,
+                            SEE.format(SECTION_OF[key])))
     write_sheet(wb, "scenarios", ["scenario", "target", "value", "mode", "description", "source"], scen_rows)
-    write_sheet(wb, "sources", ["sheet", "row_ref", "figure", "value", "source", "kind"], all_sources)
+    write_sheet(wb, "sources", ["sheet", "row_ref", "figure", "value", "source", "kind", "see"], all_sources)
+    annotate_workbook(wb)  # the template's header comments and dropdowns
     save_deterministic(wb, OUT)
     print(f"wrote {OUT} ({len(all_sources)} cited figures)")
 

@@ -117,7 +117,7 @@ def cmd_validate(args) -> int:
 def cmd_template(args) -> int:
     from .template import write_template
 
-    out = write_template(args.output)
+    out = write_template(args.output, force=args.force)
     print(f"wrote {out}")
     return EXIT_OK
 
@@ -150,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("template", help="write a blank, annotated input workbook")
     p.add_argument("output", help="where to write the template (.xlsx)")
+    p.add_argument("--force", action="store_true", help="replace OUT if it already exists")
     common(p)
     p.set_defaults(func=cmd_template)
 

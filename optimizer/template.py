@@ -13,9 +13,16 @@ from .schema import MRECL, REF_WORDS, SETTINGS, SHEETS, Column, Sheet
 
 ID_COLUMN = {"periods": "periods!$A$2:$A$1000", "mines": "mines!$A$2:$A$1000",
              "cracking": "plants!$A$2:$A$1000", "separation": "plants!$A$2:$A$1000",
-             "products": "products!$A$2:$A$1000", "products+MRECL": "products!$A$2:$A$1000",
-             "customers": "customers!$A$2:$A$1000"}
+             "products": "products!$A$2:$A$1000", "customers": "customers!$A$2:$A$1000"}
 DATA_ROWS = 500
+LISTS = "lists"
+"""Hidden helper sheet: MRECL followed by the product ids (the demand product dropdown).
+
+A list validation takes one range, so MRECL cannot simply be appended to products!A:A;
+the helper column mirrors the products with formulas and OFFSET cuts it to the filled rows.
+The reader ignores sheets it does not know, so the helper never reaches the model.
+"""
+PRODUCTS_AND_MRECL = f"=OFFSET({LISTS}!$A$1,0,0,1+COUNTA(products!$A$2:$A$1000),1)"
 
 
 def column_note(col: Column) -> str:
@@ -34,7 +41,7 @@ def column_note(col: Column) -> str:
     if col.choices:
         bits.append(f"One of: {', '.join(col.choices)}.")
     if col.ref:
-        bits.append(f"Must be {REF_WORDS[col.ref]}" + (f" (or {MRECL})." if col.ref == "products+MRECL" else "."))
+        bits.append(f"Must be {REF_WORDS[col.ref]}.")
     return " ".join(b for b in bits if b)
 
 
@@ -61,6 +68,7 @@ def schema_markdown() -> str:
 
 
 def _validation_for(col: Column):
+    """The dropdown of a column: its choices, true/false, or the ids it must name."""
     from openpyxl.worksheet.datavalidation import DataValidation
 
     if col.choices:
@@ -69,32 +77,77 @@ def _validation_for(col: Column):
                               errorTitle=col.name, error=f"Choose one of: {', '.join(col.choices)}")
     if col.kind == "bool":
         return DataValidation(type="list", formula1='"true,false"', allow_blank=True)
-    if col.ref in ID_COLUMN:
-        # A warning, not a stop: MRECL and ids typed before their sheet is filled are fine.
-        return DataValidation(type="list", formula1="=" + ID_COLUMN[col.ref], allow_blank=True,
-                              showErrorMessage=True, errorStyle="warning",
-                              error=f"Expected {REF_WORDS[col.ref]}")
-    if col.ref == "entities":
+    source = PRODUCTS_AND_MRECL if col.ref == "products+MRECL" else (
+        "=" + ID_COLUMN[col.ref] if col.ref in ID_COLUMN else None)
+    if source is None:  # free text, numbers, and entities (ids of two sheets)
         return None
-    return None
+    # A warning, not a stop: ids typed before their sheet is filled are fine.
+    return DataValidation(type="list", formula1=source, allow_blank=True, showErrorMessage=True,
+                          errorStyle="warning", error=f"Expected {REF_WORDS[col.ref]}")
+
+
+def _settings_keys():
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    keys = ", ".join(s.key for s in SETTINGS)
+    return DataValidation(type="list", formula1='"' + ",".join(s.key for s in SETTINGS) + '"',
+                          allow_blank=True, showErrorMessage=True, errorTitle="key",
+                          error=f"Choose one of: {keys}")
+
+
+def _add_lists_sheet(wb) -> None:
+    """The hidden helper column behind PRODUCTS_AND_MRECL (see LISTS)."""
+    ws = wb.create_sheet(LISTS)
+    ws.sheet_state = "hidden"
+    ws["A1"] = MRECL
+    for row in range(2, 1000):
+        ws.cell(row=row, column=1, value=f'=IF(products!A{row}="","",products!A{row})')
+
+
+def annotate(ws, sheet: Sheet, *, rows: int = DATA_ROWS) -> None:
+    """Header comments and dropdowns for the columns of ``sheet`` found in row 1 of ``ws``.
+
+    Columns the schema does not know (``source``, ``notes``) are left alone, wherever they are.
+    """
+    from openpyxl.comments import Comment
+    from openpyxl.utils import get_column_letter
+
+    known = {col.name: col for col in sheet.columns}
+    for cell in ws[1]:
+        col = known.get(str(cell.value).strip().lower()) if cell.value is not None else None
+        if col is None:
+            continue
+        cell.comment = Comment(column_note(col), "irel-alloc", width=320, height=140)
+        dv = _settings_keys() if (sheet.name, col.name) == ("settings", "key") else _validation_for(col)
+        if dv is not None:
+            letter = get_column_letter(cell.column)
+            ws.add_data_validation(dv)
+            dv.add(f"{letter}2:{letter}{rows}")
+
+
+def annotate_workbook(wb, *, rows: int = DATA_ROWS) -> None:
+    """Annotate every schema sheet present in ``wb`` (and add the helper lists sheet if needed).
+
+    Used by the template and by inputs/make_base_case.py, so both carry the same comments
+    and dropdowns.
+    """
+    by_name = {sheet.name: sheet for sheet in SHEETS}
+    present = [by_name[ws.title] for ws in wb.worksheets if ws.title in by_name]
+    for sheet in present:
+        annotate(wb[sheet.name], sheet, rows=rows)
+    if LISTS not in wb.sheetnames and any(col.ref == "products+MRECL" for sheet in present
+                                          for col in sheet.columns):
+        _add_lists_sheet(wb)
 
 
 def _sheet(wb, sheet: Sheet) -> None:
-    from openpyxl.comments import Comment
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     ws = wb.create_sheet(sheet.name)
     for j, col in enumerate(sheet.columns, start=1):
-        cell = ws.cell(row=1, column=j, value=col.name)
-        cell.font = Font(bold=True)
-        cell.comment = Comment(column_note(col), "irel-alloc", width=320, height=140)
-        letter = get_column_letter(j)
-        ws.column_dimensions[letter].width = max(14, len(col.name) + 4)
-        dv = _validation_for(col)
-        if dv is not None:
-            ws.add_data_validation(dv)
-            dv.add(f"{letter}2:{letter}{DATA_ROWS}")
+        ws.cell(row=1, column=j, value=col.name).font = Font(bold=True)
+        ws.column_dimensions[get_column_letter(j)].width = max(14, len(col.name) + 4)
     ws.freeze_panes = "A2"
     if sheet.name == "settings":
         for i, s in enumerate(SETTINGS, start=2):
@@ -120,12 +173,23 @@ README_TEXT = [
     f"{MRECL} is the reserved product id for mixed rare-earth chloride (t REO); never list it in products.",
     "Ids are case-sensitive text; a period such as 2026 is read as the text '2026'.",
     "Extra columns (notes, source) and extra sheets are ignored; so is this README sheet.",
+    f"The hidden '{LISTS}' sheet feeds the demand product dropdown ({MRECL} and the products); leave it.",
+    "The model and the result sheets are described in docs/model.md and docs/outputs.md.",
 ]
 
 
-def write_template(path: str | Path) -> Path:
-    """Write the blank annotated workbook to ``path`` (atomically)."""
+def write_template(path: str | Path, *, force: bool = False) -> Path:
+    """Write the blank annotated workbook to ``path`` (atomically).
+
+    An existing file is left untouched unless ``force``: a template is blank, and writing
+    it over a filled workbook would lose the planner's data.
+    """
+    from .errors import OutputError
     from .writer import save_workbook
+
+    if Path(path).exists() and not force:
+        raise OutputError(f"{path} already exists; choose another path, or pass --force to "
+                          "replace it with a blank template")
 
     def fill(wb):
         ws = wb.create_sheet("README", 0)
@@ -134,6 +198,7 @@ def write_template(path: str | Path) -> Path:
         ws.column_dimensions["A"].width = 110
         for sheet in SHEETS:
             _sheet(wb, sheet)
+        annotate_workbook(wb)
 
     return save_workbook([], path, extra=fill)
 
