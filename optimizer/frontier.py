@@ -120,7 +120,7 @@ class _Walk:
         self.iterations += sol.iterations
         return sol
 
-    def at(self, b: float) -> _Basis:
+    def at(self, b: float, *, ranging: bool = True) -> _Basis:
         """Solve with domestic NdPr ≥ b; the slope and b-range of the optimal basis."""
         self.h.changeRowBounds(self.row, b, INF)
         sol = self.run()
@@ -128,6 +128,8 @@ class _Walk:
             raise SolverError(f"HiGHS stopped with status '{sol.status}' at domestic NdPr "
                               f"≥ {b:,.6g} t, inside the feasible range; rerun with --verbose")
         r = self.row
+        if not ranging:
+            return _Basis(sol, float(sol.dual[r]), b, b)
         if sol.row_basic[r]:  # not binding: the same optimum holds up to its activity
             return _Basis(sol, 0.0, -INF, float(sol.activity[r]))
         status, rng = self.h.getRanging()
@@ -146,15 +148,14 @@ class _Walk:
             step /= 10  # the hair jumped over a shorter segment: look closer
 
 
-def _active(lp: LpData, n_row: int, *sols: LpSolution) -> set[str]:
+def _active(lp: LpData, n_row: int, sol: LpSolution) -> set[str]:
     """Binding inequality rows of the first solution's basis, and allocation columns in use.
 
-    A column is in use on a segment when it is positive at either end (the solutions of
-    one basis), so columns that are basic at zero do not count.
+    A column is in use when it is positive (a hair into a segment, columns that enter at
+    its start are already positive), so columns that are basic at zero do not count.
     """
-    sol = sols[0]
     rows = {_name(lp.row_keys[i]) for i in np.flatnonzero(~sol.row_basic[:n_row] & (lp.row_sense != 0))}
-    used = np.logical_or.reduce([s.x > 1e-9 for s in sols])
+    used = sol.x > 1e-9
     cols = {_name(lp.col_keys[j]) for j in np.flatnonzero(used) if lp.col_keys[j][0] in SHOWN_COLUMNS}
     return rows | cols
 
@@ -205,29 +206,28 @@ def frontier(inputs: ModelInputs, *, scenario: str | None = None, strict: bool |
     n_row = len(lp.row_lower)
 
     points = [_point(inputs, lp, b0, plain, domestic, every, None, "the current optimum")]
-    # The plain optimum with the row added: not binding, optimal for every b up to b0.
-    here = _Basis(plain, 0.0, -INF, b0)
     left = _active(lp, n_row, plain)
     b, slope = b0, None
     for _ in range(MAX_STEPS):
         if b >= top - tol:
             break
-        right = here if here.high > b + tol else walk.beyond(b, top, scale)
-        b = min(max(right.high, b + tol), top)
-        here = walk.at(b)
-        active = _active(lp, n_row, right.sol, here.sol)
+        right = walk.beyond(b, top, scale)
+        active = _active(lp, n_row, right.sol)
         if slope is None:
-            points[-1]["what_changes"] += "; beyond it " + _changes(left, active)
-        elif math.isclose(right.slope, slope, rel_tol=1e-9, abs_tol=1e-9):
-            points.pop()  # same slope on both sides: a basis change, not a kink
-        else:
-            points[-1]["what_changes"] = _changes(left, active)
+            points[0]["what_changes"] += "; beyond it " + _changes(left, active)
+        elif not math.isclose(right.slope, slope, rel_tol=1e-9, abs_tol=1e-9):
+            # A kink: solve at b itself (no pivots, the new basis is optimal there too).
+            points.append(_point(inputs, lp, b, walk.at(b, ranging=False).sol, domestic, every,
+                                 -slope, _changes(left, active)))
         left, slope = active, right.slope
-        points.append(_point(inputs, lp, b, here.sol, domestic, every, -slope, ""))
+        b = min(max(right.high, b + tol), top)
     else:
         raise SolverError(f"the frontier walk did not reach {top:,.6g} t in {MAX_STEPS} steps")
-    if len(points) > 1:
-        points[-1]["what_changes"] = "the most NdPr the model can keep at home"
+    if slope is not None:
+        points.append(_point(inputs, lp, top, walk.at(top, ranging=False).sol, domestic, every,
+                             -slope, "the most NdPr the model can keep at home"))
+    else:
+        points[0]["what_changes"] += ", and already the most NdPr the model can keep at home"
     table = pd.DataFrame(points, columns=COLUMNS)
     table["point"] = range(len(table))
     table["cost_vs_optimum"] = table["objective"].iloc[0] - table["objective"]
