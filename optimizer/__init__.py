@@ -7,6 +7,7 @@ The public API::
     result = optimizer.solve(inputs)                           # Result: status, objective, tables
     optimizer.write_results(result, "outputs/result.xlsx")
     table = optimizer.sweep(inputs, {"demand.min_t[customer=X_TREI]": [0, 500, 1000]})
+    curve = optimizer.frontier(inputs)                         # objective vs domestic NdPr
 
 Importing the package is cheap and has no side effects: the heavy modules (pandas, Pyomo,
 highspy, openpyxl) load on first use.
@@ -26,6 +27,8 @@ _EXPORTS = {
     "Result": "optimizer.run",
     "write_results": "optimizer.writer",
     "sweep": "optimizer.sweeps",
+    "frontier": "optimizer.frontiers",
+    "FrontierResult": "optimizer.frontiers",
     "IrelError": "optimizer.errors",
     "InputError": "optimizer.errors",
     "InfeasibleError": "optimizer.errors",
@@ -36,6 +39,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .errors import InfeasibleError, InputError, IrelError, SolverError
+    from .frontiers import FrontierResult, frontier
     from .inputs import ModelInputs, read_inputs
     from .run import Result, solve
     from .sweeps import sweep

@@ -122,6 +122,22 @@ def cmd_template(args) -> int:
     return EXIT_OK
 
 
+def cmd_frontier(args) -> int:
+    from . import read_inputs
+    from .frontiers import format_table, frontier, write_frontier
+
+    path = _input_path(args.input)
+    result = frontier(read_inputs(path), scenario=args.scenario,
+                      strict=True if args.strict else None, verbose=args.verbose)
+    out = write_frontier(result, Path(args.output) if args.output else
+                         default_output(path, args.scenario, "frontier"))
+    print(format_table(result))
+    print(f"{result.breakpoints} breakpoint(s) between the current optimum and the most NdPr "
+          f"kept at home; {result.solves} HiGHS solves in {result.seconds:.2f} s")
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="irel-alloc",
@@ -162,6 +178,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "outputs/<input-stem>[-<scenario>]-explain.xlsx)")
     common(p)
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("frontier", help="the price of keeping NdPr at home: objective against "
+                       "domestic NdPr, exact breakpoints")
+    p.add_argument("input", nargs="?", help="input workbook (default: the bundled base case)")
+    p.add_argument("--scenario", help="apply a named scenario first")
+    p.add_argument("--strict", action="store_true", help="minimums are hard (no shortfall)")
+    p.add_argument("-o", "--output", help="frontier workbook (default: "
+                   "outputs/<input-stem>[-<scenario>]-frontier.xlsx)")
+    common(p)
+    p.set_defaults(func=cmd_frontier)
 
     _add_sweep_commands(sub, common)
     return parser

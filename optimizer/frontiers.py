@@ -18,10 +18,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import sys
 import tempfile
 import time
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -394,8 +392,12 @@ def _write_xlsx(result: FrontierResult, filename: str) -> None:
     chart.set_x_axis({"name": "domestic NdPr over the horizon (t, incl. NdPr in MRECL)",
                       "num_format": "#,##0", "visible": True, "major_gridlines": {"visible": True},
                       "min": math.floor(float(table["domestic_ndpr_t"].min()))})
-    chart.set_y_axis({"name": f"objective ({cur}, present value)", "num_format": "#,##0",
-                      "visible": True})
+    millions = float(table["objective"].abs().max()) >= 1e7
+    # crossing "min": the x axis sits at the bottom even when objectives turn negative
+    chart.set_y_axis({"name": f"objective ({cur}{' millions' if millions else ''}, present value)",
+                      "num_format": "#,##0", "visible": True, "crossing": "min",
+                      "display_units": "millions" if millions else None,
+                      "display_units_visible": False})
     chart.set_legend({"none": True})
     chart.set_size({"width": 760, "height": 420})
     ws.insert_chart(n + 3, 0, chart)
@@ -405,17 +407,3 @@ def _write_xlsx(result: FrontierResult, filename: str) -> None:
         info.write_row(row, 0, [key, _cell(value)])
     info.set_column(0, 1, 24)
     wb.close()
-
-
-class _CallableModule(types.ModuleType):
-    """``optimizer.frontier(inputs)`` works even after ``import optimizer.frontier``.
-
-    Importing a submodule binds it as an attribute of its package, which would shadow the
-    lazily exported function of the same name; calling the module calls the function.
-    """
-
-    def __call__(self, *args, **kwargs) -> FrontierResult:
-        return frontier(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
