@@ -1,49 +1,55 @@
-"""Scenario changes -> in-place edits of the built LP (row bounds and objective costs).
+"""Scenario changes -> in-place edits of the built LP, through the model's own declarations.
 
-A :class:`SweepEngine` holds the base LP, compiled once from the Pyomo model, and plain
-copies of the input records. For a scenario it resolves each change path to cells,
-checks the changed cells like input cells, and maps them to the LP numbers they drive:
+A :class:`SweepEngine` holds the base LP and the typed input rows it was built from. For a
+scenario it
 
-==========================================  ==============================================
-changed input                               LP edit
-==========================================  ==============================================
-demand.min_t / max_t                        demand_min / demand_max row bounds
-demand.price / policy_value                 objective coefficients of the sales columns
-demand.shortfall_penalty (and the default)  objective coefficients of the shortfall columns
-mines.capacity_t / status / approved_from   mine_capacity bounds (capacity × years × avail)
-plants.capacity_t, capacity_profile         cracking / separation capacity bounds
-product_caps, export_caps, storage          their row bounds
-products.initial_stock_t                    first-period product_balance bounds
-costs and values (mining, unit, transport,  objective coefficients
-holding, disposal, terminal)
-settings.thorium_storage_t                  thorium_storage bounds
-==========================================  ==============================================
-
-Anything else changes the model's structure (coefficients of the matrix, new rows or
-columns, discounting) and raises :class:`StructuralChange`: the caller rebuilds instead.
+1. resolves each change path to cells and types the new values exactly as the reader
+   types a cell (a blank means the column's default, ``Approved`` means ``approved``);
+2. re-derives the parameters of the changed sheets with the same derivers a full solve
+   uses (:data:`optimizer.inputs.DERIVERS`);
+3. re-runs every declaration of :mod:`optimizer.model` (variable index, constraint family,
+   objective term) that read a parameter whose value changed. Each declaration was traced
+   when the base was built: a deterministic function of the fields it read gives the same
+   output when none of them changed, so nothing else can have moved;
+4. compares the re-run output with the base: the same variables and rows with the same
+   coefficients give right-hand-side and cost edits for a hot re-solve; anything else (a
+   new row or column, a changed coefficient) raises :class:`StructuralChange`, and the
+   caller rebuilds the scenario from scratch. Nothing is ever approximated.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .changes import Change, _matching_rows, _new_value, parse_path
-from .errors import InputError
+from .errors import InputError, Problem
 from .excel import ROW
 from .highs import INF, LpData
-from .inputs import ModelInputs
-from .schema import MRECL, SHEET_BY_NAME
+from .inputs import ModelInputs, Params, derive_params, records_of
+from .model import (BALANCES, FAMILY_SPECS, OBJECTIVE, PARTS, VARIABLE_SPECS, Sums, Tracer,
+                    build_lp, model_params, model_rows, term_coefs, traced)
+from .schema import MRECL, SHEET_BY_NAME, Column
 
-BALANCES = {"mine_dispatch", "mixed_balance", "product_balance"}
+PARAM_FIELDS = tuple(f.name for f in fields(Params))
 
 
 class StructuralChange(Exception):
     """The change cannot be mapped to bounds and costs of the built model."""
+
+
+def cell_value(col: Column, value: Any) -> Any:
+    """A typed cell, as the reader types it: blank -> the column's default, else converted.
+
+    Raises ``validate._Bad`` for a value the column cannot hold.
+    """
+    from .validate import _convert, is_blank
+
+    return col.default if is_blank(value) else _convert(col, value)
 
 
 # --- resolving changes to cells -----------------------------------------------------------
@@ -70,34 +76,38 @@ def resolve_cells(engine: SweepEngine, changes: Sequence[Change]) -> dict[tuple,
     return overlay
 
 
+def _cell_name(engine: SweepEngine, sheet: str, i: int, column: str) -> tuple[int | None, str | None]:
+    row = engine.records[sheet][i][ROW]
+    letter = engine.inputs.letters.get(sheet, {}).get(column)
+    return row, (f"{letter}{row}" if letter and row is not None else None)
+
+
 def check_cells(engine: SweepEngine, overlay: Mapping[tuple, Any], origin: str, *,
-                cross: bool = True) -> None:
-    """Validate changed cells like input cells: type, range and ids, and (``cross``)
-    checks between cells such as max_t ≥ min_t. Raises InputError naming each cell."""
-    from .errors import Problem
-    from .validate import _Bad, _convert, is_blank
+                cross: bool = True) -> dict[tuple, Any]:
+    """Type and validate changed cells like input cells; return them typed.
+
+    Checks type, range and ids, and (``cross``) checks between cells such as max_t ≥ min_t.
+    Settings cells are typed when the parameters are derived. Raises InputError naming
+    each cell.
+    """
+    from .validate import _Bad
 
     problems = []
     typed: dict[tuple, Any] = {}
     for (sheet, i, column), value in overlay.items():
-        row = engine.records[sheet][i][ROW]
-        letter = engine.inputs.letters.get(sheet, {}).get(column)
-        cell = f"{letter}{row}" if letter and row is not None else None
         if sheet == "settings":
             typed[sheet, i, column] = value
             continue
+        row, cell = _cell_name(engine, sheet, i, column)
         col = SHEET_BY_NAME[sheet].column(column)
-        if is_blank(value):
-            if col.required:
-                problems.append(Problem(sheet, row, column, None, col.expectation(), cell))
-            typed[sheet, i, column] = None
-            continue
         try:
-            typed[sheet, i, column] = _convert(col, value)
+            typed[sheet, i, column] = new = cell_value(col, value)
         except _Bad:
             problems.append(Problem(sheet, row, column, value, col.expectation(), cell))
             continue
-        if col.ref and typed[sheet, i, column] not in engine.refs[col.ref]:
+        if new is None and col.required:
+            problems.append(Problem(sheet, row, column, None, col.expectation(), cell))
+        elif new is not None and col.ref and new not in engine.refs[col.ref]:
             problems.append(Problem(sheet, row, column, value, col.expectation(), cell))
     demand = engine.records["demand"]
     for (sheet, i, column) in overlay if cross else ():
@@ -105,78 +115,106 @@ def check_cells(engine: SweepEngine, overlay: Mapping[tuple, Any], origin: str, 
             low = typed.get(("demand", i, "min_t"), demand[i]["min_t"])
             high = typed.get(("demand", i, "max_t"), demand[i]["max_t"])
             if low is not None and high is not None and high < low:
-                letter = engine.inputs.letters.get("demand", {}).get("max_t")
-                row = demand[i][ROW]
+                row, cell = _cell_name(engine, "demand", i, "max_t")
                 problems.append(Problem("demand", row, "max_t", high, f"a number ≥ min_t ({low:g})",
-                                        f"{letter}{row}" if letter and row is not None else None))
+                                        cell))
     if problems:
         raise InputError(list(dict.fromkeys(problems)), source=origin)
+    return typed
 
 
-# --- the engine: one built model, changes mapped to LP numbers ----------------------------
+# --- KPI weights of a comparison row --------------------------------------------------------
+
+@dataclass
+class KpiWeights:
+    """What a comparison row reads off the solution, as vectors over the LP's columns."""
+
+    parts: dict[str, np.ndarray]
+    """Each part of the objective (model.OBJECTIVE), present value per unit."""
+    ndpr_all: np.ndarray
+    """t NdPr leaving the plant per unit (1 for NdPr sales, the NdPr share for MRECL)."""
+    ndpr_domestic: np.ndarray
+    treaty_cols: list[np.ndarray]
+    """Columns that deliver to each treaty minimum."""
+    treaty_min: np.ndarray
+    """Each treaty minimum in tonnes (min x years)."""
+
+
+def _ndpr_weights(P, col_keys: list[tuple[str, tuple]]) -> tuple[np.ndarray, np.ndarray]:
+    """t NdPr per unit of each column, all and domestic: NdPr sales, and MRECL's content."""
+    from .report import ndpr_product
+
+    ndpr = ndpr_product(P)
+    share, kind = P.share, P.kind
+    everything, domestic = np.zeros(len(col_keys)), np.zeros(len(col_keys))
+    for j, (name, idx) in enumerate(col_keys):
+        if name == "sale_t":
+            weight, k = (1.0 if idx[1] == ndpr else 0.0), idx[0]
+        elif name == "mixed_sale_t":
+            weight, k = share.get((idx[0], ndpr), 0.0), idx[1]
+        else:
+            continue
+        everything[j] = weight
+        domestic[j] = weight if kind[k] == "domestic" else 0.0
+    return everything, domestic
+
+
+def _treaty(P, cols_of_demand: Mapping[tuple, list[int]]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Columns and tonnes of every treaty minimum (rows of customers bound by a treaty)."""
+    rows = [d for d in P.DEMAND if P.treaty[d[0]] and P.min_t[d] > 0]
+    years = P.years
+    return ([np.asarray(cols_of_demand.get(d, []), dtype=np.int64) for d in rows],
+            np.array([P.min_t[d] * years[d[2]] for d in rows]))
+
+
+# --- the engine: one built model, changes mapped through the declarations -------------------
 
 class SweepEngine:
     """The base LP plus everything needed to turn a scenario into a few LP edits."""
 
     def __init__(self, inputs: ModelInputs, *, strict: bool | None = None):
-        from .model import build_lp
+        from .report import part_vectors
 
         self.inputs = inputs
-        self.strict = inputs.strict if strict is None else strict
-        self.lp: LpData = build_lp(inputs, strict=self.strict)
-        lp, P = self.lp, inputs.params
-        self.P = P
+        self.strict_override = strict
+        self.P: Params = model_params(inputs, strict)
+        self.strict = self.P.strict
+        self.lp: LpData = build_lp(inputs, strict=strict)
+        lp, P = self.lp, self.P
         self.col_of = {key: j for j, key in enumerate(lp.col_keys)}
         self.row_of = {key: i for i, key in enumerate(lp.row_keys)}
-        self.cols_of_demand: dict[tuple, list[int]] = defaultdict(list)
-        for j, (name, idx) in enumerate(lp.col_keys):
-            if name == "sale_t":
-                self.cols_of_demand[idx].append(j)
-            elif name == "mixed_sale_t":
-                self.cols_of_demand[(idx[1], MRECL, idx[2])].append(j)
-        frames = inputs.frames
-        from .validate import _ref_sets, is_blank
-
-        # Plain records (blanks as None): scenarios read cells here, never through pandas.
-        self.records = {name: [{k: (None if is_blank(v) else v) for k, v in r.items()}
-                               for r in frame.to_dict("records")]
-                        for name, frame in frames.items()}
-        self.refs = _ref_sets(frames)
-        self._matches: dict[str, tuple] = {}
-        self.mine_pos = {m: i for i, m in enumerate(frames["mines"]["mine"])}
-        self.plant_pos = {c: i for i, c in enumerate(frames["plants"]["plant"])}
-        self.route_pos = {(m, c): i for i, (m, c) in enumerate(
-            zip(frames["routes"]["mine"], frames["routes"]["plant"]))}
-        self.profile_pos = {(r, t): i for i, (r, t) in enumerate(
-            zip(frames["capacity_profile"]["entity"], frames["capacity_profile"]["period"]))}
-        self._kpi_vectors()
-        self.keep_rows = np.array([f not in BALANCES for f, _ in lp.row_keys])
-
-    # KPI weights as vectors over columns, so a comparison row is a few dot products.
-    def _kpi_vectors(self) -> None:
-        from .report import ndpr_product
-
-        P, lp = self.P, self.lp
-        n = len(lp.c)
-        self.revenue = np.zeros(n)
-        self.policy = np.zeros(n)
-        self.penalty = np.zeros(n)
-        self.ndpr_all = np.zeros(n)
-        self.ndpr_domestic = np.zeros(n)
-        ndpr = ndpr_product(P)
+        self.cols_of_demand: dict[tuple, list[int]] = {}
         for j, (name, idx) in enumerate(lp.col_keys):
             if name in ("sale_t", "mixed_sale_t"):
                 d = idx if name == "sale_t" else (idx[1], MRECL, idx[2])
-                self.revenue[j] = P.df[d[2]] * P.price[d]
-                self.policy[j] = P.df[d[2]] * P.policy_value[d]
-                weight = (1.0 if d[1] == ndpr else 0.0) if name == "sale_t" \
-                    else P.share.get((idx[0], ndpr), 0.0)
-                self.ndpr_all[j] = weight
-                self.ndpr_domestic[j] = weight if P.kind[d[0]] == "domestic" else 0.0
-            elif name == "shortfall_t":
-                self.penalty[j] = P.df[idx[2]] * P.shortfall_penalty[idx]
-        self.treaty_rows = [d for d in P.DEMAND if P.treaty[d[0]] and P.min_t[d] > 0]
-        self.treaty_min = np.array([P.min_t[d] * P.years[d[2]] for d in self.treaty_rows])
+                self.cols_of_demand.setdefault(d, []).append(j)
+        self.records = records_of(inputs.frames)
+        from .validate import _ref_sets
+
+        self.refs = _ref_sets(inputs.frames)
+        self._matches: dict[str, tuple] = {}
+
+        # What every declaration read when the base was built (see the module docstring).
+        self.sums = Sums(P)
+        self.var_index: dict[str, list[tuple]] = {}
+        self.var_reads: dict[str, frozenset[str]] = {}
+        for v in VARIABLE_SPECS:
+            self.var_index[v.name], self.var_reads[v.name] = traced(v.index, P)
+        rows = model_rows(P, self.sums, trace=True)
+        self.fam_reads = {name: reads for name, (_, reads) in rows.items()}
+        self.fam_index = {name: [r[0] for r in family_rows] for name, (family_rows, _) in rows.items()}
+        self.fam_rows = {name: np.array([self.row_of[name, idx] for idx in index], dtype=np.int64)
+                         for name, index in self.fam_index.items()}
+        self._base_terms: dict[str, list] = {}  # filled for families a scenario re-runs
+        self.var_cols = {v.name: np.array([self.col_of[v.name, i] for i in self.var_index[v.name]],
+                                          dtype=np.int64) for v in VARIABLE_SPECS}
+        self.term_reads = [traced(lambda T, term=term: term_coefs(T, term, self.var_index[term.var]),
+                                  P)[1] for term in OBJECTIVE]
+        ndpr, ndpr_reads = traced(_ndpr_weights, P, lp.col_keys)
+        treaty, treaty_reads = traced(_treaty, P, self.cols_of_demand)
+        self.kpi_reads = {"ndpr": ndpr_reads, "treaty": treaty_reads}
+        self.base_kpi = KpiWeights(part_vectors(P, lp), ndpr[0], ndpr[1], treaty[0], treaty[1])
+        self.keep_rows = np.array([f not in BALANCES for f, _ in lp.row_keys])
 
     def match(self, change: Change):
         """(parsed path, matching row positions) of a change, cached by path text."""
@@ -188,22 +226,106 @@ class SweepEngine:
             hit = self._matches[change.path] = (cp, hits)
         return hit
 
+    # --- a scenario's parameters ----------------------------------------------------------
+    def params(self, overlay: Mapping[tuple, Any]) -> Params:
+        """The parameters with the (typed) cell overlay applied, derived like a full solve's.
+
+        Key columns (ids, periods) are left to the rebuild, which re-validates the whole
+        workbook (blank-period expansion, references, uniqueness).
+        """
+        sheets: dict[str, dict[int, dict[str, Any]]] = {}
+        for (sheet, i, column), value in overlay.items():
+            spec = SHEET_BY_NAME[sheet]
+            if sheet == "scenarios" or column in spec.keys or column == "period" and spec.per_period \
+                    or (sheet == "periods" and column == "period"):
+                raise StructuralChange(f"{sheet}.{column} is an id")
+            sheets.setdefault(sheet, {}).setdefault(i, {})[column] = value
+        R = dict(self.records)
+        for sheet, cells in sheets.items():
+            rows = list(R[sheet])
+            for i, new in cells.items():
+                rows[i] = {**rows[i], **new}
+            R[sheet] = rows
+        settings = self.inputs.settings
+        if "settings" in sheets:
+            settings = _read_settings(R["settings"])
+        P = derive_params(R, settings, base=self.inputs.params, changed=frozenset(sheets))
+        if self.strict_override is not None:
+            P = replace(P, strict=bool(self.strict_override))
+        return P
+
+    def changed_fields(self, P: Params) -> frozenset[str]:
+        base = self.P
+        return frozenset(f for f in PARAM_FIELDS
+                         if getattr(P, f) is not getattr(base, f) and getattr(P, f) != getattr(base, f))
+
     # --- edits ------------------------------------------------------------------------------
     def edits(self, overlay: Mapping[tuple, Any]) -> Edits:
-        """LP edits for a cell overlay. Raises StructuralChange when bounds/costs won't do."""
-        edits = Edits(self)
-        handlers: dict[tuple[str, str], Callable] = EDIT_HANDLERS
-        touched: dict[tuple[str, str], set[int]] = defaultdict(set)
-        for (sheet, i, column) in overlay:
-            if (sheet, column) not in handlers:
-                raise StructuralChange(f"{sheet}.{column}")
-            touched[sheet, column].add(i)
-        view = _View(self, overlay)
-        for (sheet, column), rows in sorted(touched.items()):
-            handlers[sheet, column](self, edits, view, sorted(rows))
+        """LP edits for a typed cell overlay. Raises StructuralChange when bounds and costs
+        will not do."""
+        P = self.params(overlay)
+        changed = self.changed_fields(P)
+        edits = Edits(self, P)
+        if not changed:
+            return edits
+        for v in VARIABLE_SPECS:
+            if self.var_reads[v.name] & changed and v.index(P) != self.var_index[v.name]:
+                raise StructuralChange(f"the columns of {v.name}")
+        sums = Sums(P, reuse=self.sums, changed=changed)
+        for fam in FAMILY_SPECS:
+            if self.fam_reads[fam.name] & changed:
+                self._family_edits(fam, P, sums, edits)
+        self._cost_edits(P, changed, edits)
         return edits
 
-    # helpers used by the handlers
+    def _family_terms(self, name: str) -> list:
+        if name not in self._base_terms:
+            fam = next(f for f in FAMILY_SPECS if f.name == name)
+            self._base_terms[name] = [r[1] for r in fam.rows(self.P, self.sums.view(None)) if r[1]]
+        return self._base_terms[name]
+
+    def _family_edits(self, fam, P: Params, sums: Sums, edits: Edits) -> None:
+        rows = [r for r in fam.rows(P, sums.view(None)) if r[1]]
+        if [r[0] for r in rows] != self.fam_index[fam.name]:
+            raise StructuralChange(f"the rows of {fam.name}")
+        if [r[1] for r in rows] != self._family_terms(fam.name):
+            raise StructuralChange(f"the coefficients of {fam.name}")
+        rhs = np.fromiter((r[2] for r in rows), float, len(rows))
+        positions = self.fam_rows[fam.name]
+        moved = np.flatnonzero(rhs != self.lp.rhs[positions])
+        low = rhs if fam.sense in (">=", "=") else None
+        up = rhs if fam.sense in ("<=", "=") else None
+        for n in moved:
+            edits.bound(int(positions[n]), None if low is None else low[n], None if up is None else up[n])
+
+    def _cost_edits(self, P: Params, changed: frozenset[str], edits: Edits) -> None:
+        parts = dict(self.base_kpi.parts)
+        touched: list[np.ndarray] = []
+        for term, reads in zip(OBJECTIVE, self.term_reads):
+            if reads & changed:
+                cols = self.var_cols[term.var]
+                if term.part not in edits.changed_parts:
+                    parts[term.part] = parts[term.part].copy()
+                    edits.changed_parts.add(term.part)
+                parts[term.part][cols] = term_coefs(P, term, self.var_index[term.var])
+                touched.append(cols)
+        if touched:
+            cols = np.unique(np.concatenate(touched))
+            c = np.zeros(len(cols))
+            for part in PARTS:  # summed in the order objective_coefs sums them
+                c = c + parts[part][cols]
+            moved = np.flatnonzero(c != self.lp.c[cols])
+            for n in moved:
+                edits.costs[int(cols[n])] = float(c[n])
+        ndpr = self.base_kpi.ndpr_all, self.base_kpi.ndpr_domestic
+        if self.kpi_reads["ndpr"] & changed:
+            ndpr = _ndpr_weights(P, self.lp.col_keys)
+        treaty = self.base_kpi.treaty_cols, self.base_kpi.treaty_min
+        if self.kpi_reads["treaty"] & changed:
+            treaty = _treaty(P, self.cols_of_demand)
+        edits.kpi = KpiWeights(parts, ndpr[0], ndpr[1], treaty[0], treaty[1])
+
+    # helpers
     def row(self, family: str, idx: tuple) -> int | None:
         return self.row_of.get((family, idx))
 
@@ -211,282 +333,38 @@ class SweepEngine:
         return self.col_of.get((name, idx))
 
 
-class _View:
-    """Reads a cell of the input with the scenario's overlay applied (typed)."""
+def _read_settings(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Settings from (changed) settings rows, read by the reader's own rules."""
+    from .validate import _Collector
+    from .validate import _read_settings as read
 
-    def __init__(self, engine: SweepEngine, overlay: Mapping[tuple, Any]):
-        from .validate import to_number
-
-        self.records = engine.records
-        self.overlay = {}
-        for key, value in overlay.items():
-            number = key[0] != "settings" and value is not None and \
-                SHEET_BY_NAME[key[0]].column(key[2]).kind == "number"
-            self.overlay[key] = to_number(value) if number else value
-
-    def __call__(self, sheet: str, i: int, column: str) -> Any:
-        key = (sheet, i, column)
-        return self.overlay[key] if key in self.overlay else self.records[sheet][i][column]
-
-    def record(self, sheet: str, i: int) -> dict:
-        return {c: self(sheet, i, c) for c in self.records[sheet][i] if c != ROW}
+    out = _Collector({})
+    settings = read(pd.DataFrame(list(rows)), out)
+    if out.problems:
+        raise InputError(out.problems, source="settings change")
+    return settings
 
 
 class Edits:
-    """Row-bound and cost edits of one scenario, plus its KPI weight changes."""
+    """Row-bound and cost edits of one scenario, its parameters and its KPI weights."""
 
-    def __init__(self, engine: SweepEngine):
+    def __init__(self, engine: SweepEngine, params: Params | None = None):
         self.engine = engine
+        self.params = params or engine.P
         self.rows: dict[int, tuple[float, float]] = {}
         self.costs: dict[int, float] = {}
-        self.kpi: dict[str, dict[int, float]] = defaultdict(dict)
-        self.treaty_min: dict[int, float] = {}
+        self.changed_parts: set[str] = set()
+        self.kpi: KpiWeights = engine.base_kpi
 
-    def bound(self, i: int | None, lower: float | None = None, upper: float | None = None,
-              what: str = "") -> None:
-        if i is None:
-            raise StructuralChange(what or "no such row in the model")
+    @property
+    def strict(self) -> bool:
+        return self.params.strict
+
+    def bound(self, i: int, lower: float | None = None, upper: float | None = None) -> None:
         lp = self.engine.lp
         low, up = self.rows.get(i, (lp.row_lower[i], lp.row_upper[i]))
         self.rows[i] = (low if lower is None else lower, up if upper is None else upper)
 
-    def cost(self, j: int | None, value: float, what: str = "") -> None:
-        if j is None:
-            raise StructuralChange(what or "no such column in the model")
-        self.costs[j] = value
 
-
-# Each handler maps changed cells of one sheet.column to LP edits. They read every input
-# through the view, so two changes in one scenario (e.g. price and policy_value) combine.
-
-def _demand_key(view: _View, i: int) -> tuple:
-    r = view.records["demand"][i]  # key columns are never changed on the hot path
-    return (r["customer"], r["product"], r["period"])
-
-
-def _edit_demand_min(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
-    P = e.P
-    for i in rows:
-        d = _demand_key(view, i)
-        low = (view("demand", i, "min_t") or 0.0) * P.years[d[2]]
-        row = e.row("demand_min", d)
-        if row is None:
-            if low > 0:
-                raise StructuralChange("a new minimum")
-            continue
-        ed.bound(row, lower=low)
-        if d in e.treaty_rows:
-            ed.treaty_min[e.treaty_rows.index(d)] = low
-
-
-def _edit_demand_max(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
-    for i in rows:
-        d = _demand_key(view, i)
-        high = view("demand", i, "max_t")
-        ed.bound(e.row("demand_max", d), upper=INF if high is None else high * e.P.years[d[2]],
-                 what="a new maximum")
-
-
-def _edit_demand_value(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
-    P = e.P
-    for i in rows:
-        d = _demand_key(view, i)
-        price, pv = view("demand", i, "price"), view("demand", i, "policy_value") or 0.0
-        for j in e.cols_of_demand[d]:
-            ed.cost(j, P.df[d[2]] * (price + pv))
-            ed.kpi["revenue"][j] = P.df[d[2]] * price
-            ed.kpi["policy"][j] = P.df[d[2]] * pv
-
-
-def _edit_penalty(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
-    P = e.P
-    default = _setting(e, view, "default_shortfall_penalty")
-    for i in (range(len(e.records["demand"])) if rows is None else rows):
-        d = _demand_key(view, i)
-        j = e.col("shortfall_t", d)
-        if j is None:
-            continue
-        pen = view("demand", i, "shortfall_penalty")
-        pen = default if pen is None else pen
-        ed.cost(j, -P.df[d[2]] * pen)
-        ed.kpi["penalty"][j] = P.df[d[2]] * pen
-
-
-def _setting(e: SweepEngine, view: _View, key: str) -> Any:
-    from .validate import _Collector, _read_settings
-
-    for i, record in enumerate(e.records["settings"]):
-        if record["key"] == key and ("settings", i, "value") in view.overlay:
-            single = pd.DataFrame([{**record, "value": view.overlay["settings", i, "value"]}])
-            out = _Collector({})
-            value = _read_settings(single, out)[key]
-            if out.problems:
-                raise InputError(out.problems, source="settings change")
-            return value
-    return e.inputs.settings[key]
-
-
-def _edit_settings(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
-    for i in rows:
-        key = e.records["settings"][i]["key"]
-        if key == "default_shortfall_penalty":
-            _edit_penalty(e, ed, view, None)
-        elif key == "thorium_storage_t":
-            cap = _setting(e, view, key)
-            for t in e.P.PERIODS:
-                row = e.row("thorium_storage", (t,))
-                if row is None and cap is None:
-                    continue
-                ed.bound(row, upper=INF if cap is None else cap * e.P.years[t],
-                         what="a new thorium limit")
-        elif key == "currency":
-            continue
-        elif key == "strict" and bool(_setting(e, view, key)) == e.strict:
-            continue
-        else:
-            raise StructuralChange(f"settings {key}")
-
-
-def _avail(e: SweepEngine, view: _View, i: int, t: str) -> int:
-    order = {p: n for n, p in enumerate(e.P.PERIODS)}
-    status, start = view("mines", i, "status"), view("mines", i, "approved_from")
-    if status == "approved":
-        return int(start is None or order[t] >= order[start])
-    return int(start is not None and order[t] >= order[start])
-
-
-def _capacity(e: SweepEngine, view: _View, sheet: str, i: int, t: str) -> float:
-    """capacity_t of a mine or plant in period t: the capacity_profile row wins."""
-    entity = view(sheet, i, "mine" if sheet == "mines" else "plant")
-    k = e.profile_pos.get((entity, t))
-    return view("capacity_profile", k, "capacity_t") if k is not None \
-        else view(sheet, i, "capacity_t")
-
-
-def _edit_mines(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
-    for i in rows:
-        m = view("mines", i, "mine")
-        for t in e.P.PERIODS:
-            cap = _capacity(e, view, "mines", i, t) * e.P.years[t] * _avail(e, view, i, t)
-            ed.bound(e.row("mine_capacity", (m, t)), upper=cap)
-
-
-def _edit_plant_capacity(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
-    for i in rows:
-        c = view("plants", i, "plant")
-        family = "cracking_capacity" if view("plants", i, "stage") == "cracking" \
-            else "separation_capacity"
-        for t in e.P.PERIODS:
-            ed.bound(e.row(family, (c, t)), upper=_capacity(e, view, "plants", i, t) * e.P.years[t])
-
-
-def _edit_profile(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
-    for i in rows:
-        entity = view("capacity_profile", i, "entity")
-        if entity in e.mine_pos:
-            _edit_mines(e, ed, view, [e.mine_pos[entity]])
-        else:
-            _edit_plant_capacity(e, ed, view, [e.plant_pos[entity]])
-
-
-def _edit_mining_cost(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
-    for i in rows:
-        m = view("mines", i, "mine")
-        for t in e.P.PERIODS:
-            ed.cost(e.col("mine_t", (m, t)), -e.P.df[t] * view("mines", i, "mining_cost"))
-
-
-def _crack_cost(e: SweepEngine, view: _View, m: str, c: str) -> float:
-    """transport_cost[m,c] + unit_cost[c], both as the scenario has them."""
-    i = e.route_pos.get((m, c))
-    transport = view("routes", i, "transport_cost") if i is not None else 0.0
-    return (transport or 0.0) + (view("plants", e.plant_pos[c], "unit_cost") or 0.0)
-
-
-def _edit_plant_cost(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
-    P = e.P
-    for i in rows:
-        c = view("plants", i, "plant")
-        for t in P.PERIODS:
-            if view("plants", i, "stage") == "cracking":
-                for (m, c2) in P.ROUTES:
-                    if c2 == c:
-                        ed.cost(e.col("crack_t", (m, c, t)), -P.df[t] * _crack_cost(e, view, m, c))
-            else:
-                for m in P.MINES:
-                    ed.cost(e.col("separate_t", (m, c, t)), -P.df[t] * view("plants", i, "unit_cost"))
-
-
-def _edit_transport(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
-    P = e.P
-    for i in rows:
-        m, c = view("routes", i, "mine"), view("routes", i, "plant")
-        for t in P.PERIODS:
-            ed.cost(e.col("crack_t", (m, c, t)), -P.df[t] * _crack_cost(e, view, m, c))
-
-
-def _edit_line_cap(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
-    for i in rows:
-        r = view.record("product_caps", i)
-        ed.bound(e.row("product_line_cap", (r["plant"], r["product"], r["period"])),
-                 upper=r["max_t"] * e.P.years[r["period"]])
-
-
-def _edit_export_cap(e: SweepEngine, ed: Edits, view: _View, rows: list[int]) -> None:
-    for i in rows:
-        r = view.record("export_caps", i)
-        ed.bound(e.row("export_cap", (r["product"], r["period"])),
-                 upper=r["max_t"] * e.P.years[r["period"]])
-
-
-def _edit_products(e: SweepEngine, ed: Edits, view: _View, rows: list[int], column: str) -> None:
-    P = e.P
-    first, last = P.PERIODS[0], P.PERIODS[-1]
-    for i in rows:
-        p = view("products", i, "product")
-        if column == "storage_capacity_t":
-            cap = view("products", i, column)
-            for t in P.PERIODS:
-                ed.bound(e.row("storage_capacity", (p, t)), upper=INF if cap is None else cap,
-                         what="a new storage limit")
-        elif column == "initial_stock_t":
-            stock = view("products", i, column)
-            ed.bound(e.row("product_balance", (p, first)), lower=stock, upper=stock)
-        elif column in ("holding_cost", "terminal_value"):
-            hold, term = view("products", i, "holding_cost"), view("products", i, "terminal_value")
-            for t in P.PERIODS:
-                ed.cost(e.col("stock_t", (p, t)), -P.df[t] * hold * P.years[t]
-                        + (P.df[t] * term if t == last else 0.0))
-        elif column == "disposal_cost":
-            cost = view("products", i, column)
-            for t in P.PERIODS:
-                if cost is None:
-                    raise StructuralChange("disposal switched off")
-                ed.cost(e.col("dispose_t", (p, t)), -P.df[t] * cost, what="disposal switched on")
-
-
-def _products(column: str):
-    return lambda e, ed, view, rows: _edit_products(e, ed, view, rows, column)
-
-
-EDIT_HANDLERS: dict[tuple[str, str], Callable] = {
-    ("demand", "min_t"): _edit_demand_min,
-    ("demand", "max_t"): _edit_demand_max,
-    ("demand", "price"): _edit_demand_value,
-    ("demand", "policy_value"): _edit_demand_value,
-    ("demand", "shortfall_penalty"): _edit_penalty,
-    ("mines", "capacity_t"): _edit_mines,
-    ("mines", "status"): _edit_mines,
-    ("mines", "approved_from"): _edit_mines,
-    ("mines", "mining_cost"): _edit_mining_cost,
-    ("plants", "capacity_t"): _edit_plant_capacity,
-    ("plants", "unit_cost"): _edit_plant_cost,
-    ("capacity_profile", "capacity_t"): _edit_profile,
-    ("routes", "transport_cost"): _edit_transport,
-    ("product_caps", "max_t"): _edit_line_cap,
-    ("export_caps", "max_t"): _edit_export_cap,
-    ("settings", "value"): _edit_settings,
-    **{("products", c): _products(c) for c in ("storage_capacity_t", "initial_stock_t",
-                                                  "holding_cost", "terminal_value",
-                                                  "disposal_cost")},
-}
+__all__ = ["SweepEngine", "Edits", "StructuralChange", "KpiWeights", "resolve_cells",
+           "check_cells", "cell_value", "Tracer", "INF"]

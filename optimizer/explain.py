@@ -30,9 +30,19 @@ from .schema import MRECL
 IIS_STRATEGY = 2 | 4  # kIisStrategyFromLp | kIisStrategyIrreducible (the default finds none)
 TREATY_WEIGHT = 1e3   # treaty minimums are relaxed only when nothing else will do
 MAX_CONFLICTS = 60
-SOFT_FAMILIES = ("demand_min", "export_cap", "demand_max", "product_line_cap",
-                 "storage_capacity", "thorium_storage", "separation_capacity",
-                 "cracking_capacity", "mine_capacity")
+
+
+def _relax_rank(family: str) -> int:
+    """How soft a family is (declared with it in optimizer.model); balances are never lifted."""
+    from .model import FAMILY
+
+    rank = FAMILY[family].relax_rank if family in FAMILY else None
+    return 99 if rank is None else rank
+
+
+def rhs_by_row(lp: LpData) -> dict[tuple[str, tuple], float]:
+    """Right-hand side of every row of the built LP, by (family, index)."""
+    return dict(zip(lp.row_keys, map(float, lp.rhs)))
 
 
 @dataclass
@@ -68,52 +78,48 @@ def mrecl_content(inputs: ModelInputs, product: str | None, tonnes: float) -> tu
     return tonnes * min(shares), tonnes * max(shares)
 
 
-def describe(inputs: ModelInputs, family: str, idx: tuple) -> str:
-    """A constraint in planner's words, with the input row it comes from."""
+def describe(inputs: ModelInputs, family: str, idx: tuple, rhs: float) -> str:
+    """A constraint in planner's words, with the input row it comes from.
+
+    ``rhs`` is the row's right-hand side as the model declares it (capacity x years and so
+    on); it is never recomputed here.
+    """
     P = inputs.params
-    Y = P.years
     if family == "demand_min":
         k, q, t = idx
-        amount = P.min_t[idx] * Y[t]
-        what = f"{_t(amount)} t {q}"
+        what = f"{_t(rhs)} t {q}"
         ndpr = ndpr_product(P)
         if q == MRECL and ndpr:
-            low, high = mrecl_content(inputs, ndpr, amount)
+            low, high = mrecl_content(inputs, ndpr, rhs)
             what += (f", which contains {_t(low)} t {ndpr}" if abs(high - low) < 1e-9
                      else f", which contains {_t(low)}–{_t(high)} t {ndpr}")
         kind = "treaty minimum" if P.treaty[k] else "minimum"
         return f"the {kind} for {k} ({_loc(inputs, 'demand', idx)}: {what})"
     if family == "demand_max":
         k, q, t = idx
-        return (f"the maximum of {_t(P.max_t[idx] * Y[t])} t {q} that {k} takes "
-                f"({_loc(inputs, 'demand', idx)})")
+        return f"the maximum of {_t(rhs)} t {q} that {k} takes ({_loc(inputs, 'demand', idx)})"
     if family == "export_cap":
         p, t = idx
-        return f"the {p} export cap of {_t(P.export_cap_t[idx] * Y[t])} t ({_loc(inputs, 'export_caps', idx)})"
+        return f"the {p} export cap of {_t(rhs)} t ({_loc(inputs, 'export_caps', idx)})"
     if family == "mine_capacity":
         m, t = idx
         if not P.avail[m, t]:
             return f"mine {m} not being approved in {t} ({_loc(inputs, 'mines', (m,))})"
-        return (f"mine {m}'s capacity of {_t(P.cap_mine_t[m, t] * Y[t])} t monazite "
-                f"({_profile_or(inputs, m, t, 'mines')})")
+        return f"mine {m}'s capacity of {_t(rhs)} t monazite ({_profile_or(inputs, m, t, 'mines')})"
     if family in ("cracking_capacity", "separation_capacity"):
         c, t = idx
         unit = "t monazite" if family == "cracking_capacity" else "t REO"
-        return (f"{c}'s {family.split('_')[0]} capacity of {_t(P.cap_plant_t[c, t] * Y[t])} {unit} "
+        return (f"{c}'s {family.split('_')[0]} capacity of {_t(rhs)} {unit} "
                 f"({_profile_or(inputs, c, t, 'plants')})")
     if family == "product_line_cap":
         s, p, t = idx
-        return (f"the {p} line cap of {_t(P.cap_line_t[idx] * Y[t])} t at {s} "
-                f"({_loc(inputs, 'product_caps', idx)})")
+        return f"the {p} line cap of {_t(rhs)} t at {s} ({_loc(inputs, 'product_caps', idx)})"
     if family == "storage_capacity":
         p, t = idx
-        return (f"the {p} storage capacity of {_t(P.storage_capacity_t[p])} t "
-                f"({_loc(inputs, 'products', (p,))})")
+        return f"the {p} storage capacity of {_t(rhs)} t ({_loc(inputs, 'products', (p,))})"
     if family == "product_balance":
         p, t = idx
-        first = t == P.PERIODS[0]
-        extra = (f" with an opening stock of {_t(P.initial_stock_t[p])} t"
-                 if first and P.initial_stock_t[p] else "")
+        extra = f" with an opening stock of {_t(rhs)} t" if rhs else ""
         outlet = "" if p in P.disposal_cost else ", which cannot be disposed of"
         return f"the {p} stock balance{extra}{outlet} ({_loc(inputs, 'products', (p,))})"
     if family == "mixed_balance":
@@ -123,7 +129,7 @@ def describe(inputs: ModelInputs, family: str, idx: tuple) -> str:
         m, t = idx
         return f"the routes from mine {m} to cracking plants"
     if family == "thorium_storage":
-        return f"the thorium storage limit of {_t(P.thorium_storage_t * Y[idx[0]])} t ThO2 (settings)"
+        return f"the thorium storage limit of {_t(rhs)} t ThO2 (settings)"
     return f"{family}[{', '.join(idx)}]"
 
 
@@ -132,7 +138,8 @@ def _period_of(inputs: ModelInputs, idx: tuple) -> str | None:
     return next((i for i in reversed(idx) if i in periods), None)
 
 
-def conflict_sentence(inputs: ModelInputs, rows: list[tuple[str, tuple]]) -> str:
+def conflict_sentence(inputs: ModelInputs, rows: list[tuple[str, tuple]],
+                      rhs: dict[tuple[str, tuple], float]) -> str:
     """One plain sentence for one irreducible conflict."""
     periods = [p for p in (_period_of(inputs, i) for _, i in rows) if p]
     order = {t: n for n, t in enumerate(inputs.params.PERIODS)}
@@ -141,9 +148,8 @@ def conflict_sentence(inputs: ModelInputs, rows: list[tuple[str, tuple]]) -> str
         span = sorted(set(periods), key=order.get)
         when = f"In {span[0]}" if len(span) == 1 else f"Across {span[0]}–{span[-1]}"
     # The minimum that cannot be met leads the sentence; the limits it runs into follow.
-    rank = {f: n for n, f in enumerate(("demand_min", *SOFT_FAMILIES))}
-    rows = sorted(rows, key=lambda r: (rank.get(r[0], 99), order.get(_period_of(inputs, r[1]), 0)))
-    parts = [describe(inputs, f, i) for f, i in rows]
+    rows = sorted(rows, key=lambda r: (_relax_rank(r[0]), order.get(_period_of(inputs, r[1]), 0)))
+    parts = [describe(inputs, f, i, rhs[f, i]) for f, i in rows]
     lead = f"{when} " if when else ""
     if rows[0][0] == "demand_min" and len(parts) > 1:
         text = f"{lead}{parts[0]} cannot be met together with {_join(parts[1:])}."
@@ -163,7 +169,7 @@ def find_conflicts(inputs: ModelInputs, lp: LpData, h) -> list[Conflict]:
     h.setOptionValue("iis_strategy", IIS_STRATEGY)
     conflicts: list[Conflict] = []
     lifted: list[tuple[int, float, float]] = []
-    rank = {f: n for n, f in enumerate(SOFT_FAMILIES)}
+    rhs = rhs_by_row(lp)
     try:
         for _ in range(MAX_CONFLICTS):
             status, iis = h.getIis()
@@ -172,8 +178,9 @@ def find_conflicts(inputs: ModelInputs, lp: LpData, h) -> list[Conflict]:
                 break
             keys = [lp.row_keys[i] for i in rows]
             conflicts.append(Conflict(_period_of(inputs, keys[0][1]), keys,
-                                      conflict_sentence(inputs, keys)))
-            soft = min(rows, key=lambda i: rank.get(lp.row_keys[i][0], 99))
+                                      conflict_sentence(inputs, keys, rhs)))
+            # Lift the softest member (the minimum before the limits it runs into).
+            soft = min(rows, key=lambda i: _relax_rank(lp.row_keys[i][0]))
             lifted.append((soft, lp.row_lower[soft], lp.row_upper[soft]))
             h.changeRowBounds(soft, -INF, INF)
             h.run()
@@ -206,13 +213,14 @@ def elastic_repair(inputs: ModelInputs) -> tuple[pd.DataFrame | None, float | No
     sol = run_highs(new_highs(lp))
     if sol.status != "optimal":
         return None, None
+    required = rhs_by_row(lp)
     rows = []
     for j, (name, idx) in enumerate(lp.col_keys):
         if name == "shortfall_t" and sol.x[j] > 1e-6:
             k, q, t = idx
             pen = P.shortfall_penalty[idx]
             rows.append({"period": t, "customer": k, "product": q, "treaty": P.treaty[k],
-                         "required_t": P.min_t[idx] * P.years[t],
+                         "required_t": required["demand_min", idx],
                          "give_up_t": float(sol.x[j]), "penalty_per_t": pen,
                          "penalty_cost": float(sol.x[j]) * pen,
                          "source": _loc(inputs, "demand", idx)})
@@ -244,41 +252,47 @@ def hard_data_repair(lp: LpData, h) -> pd.DataFrame:
 
 
 def domain_checks(inputs: ModelInputs) -> list[str]:
-    """Pre-solve checks that name cells: supply vs minimums, treaty vs MRECL, caps vs treaty."""
+    """Pre-solve checks that name cells: supply vs minimums, treaty vs MRECL, caps vs treaty.
+
+    The limits compared are the right-hand sides the model declares for its rows.
+    """
+    from .model import model_rows
+
     P = inputs.params
-    Y = P.years
+    rhs = {name: {idx: value for idx, _, value in rows}
+           for name, (rows, _) in model_rows(P).items()}
     notes: list[str] = []
     best_crack = max((P.recovery[c] for c in P.CRACKING), default=0.0)
     best_sep = max((P.recovery[s] for s in P.SEPARATION), default=0.0)
     routed = {m for m, _ in P.ROUTES}
-    reo_max = {t: sum(P.cap_mine_t[m, t] * Y[t] * P.avail[m, t] * P.reo_grade[m] * best_crack
+    reo_max = {t: sum(rhs["mine_capacity"][m, t] * P.reo_grade[m] * best_crack
                       for m in P.MINES if m in routed) for t in P.PERIODS}
-    for (k, q, t), low in P.min_t.items():
-        if q == MRECL and low * Y[t] > reo_max[t] + 1e-6:
-            notes.append(f"In {t} the {'treaty ' if P.treaty[k] else ''}minimum of {_t(low * Y[t])} t "
+    minimum = rhs["demand_min"]
+    for (k, q, t), need in minimum.items():
+        if q == MRECL and need > reo_max[t] + 1e-6:
+            notes.append(f"In {t} the {'treaty ' if P.treaty[k] else ''}minimum of {_t(need)} t "
                          f"MRECL for {k} ({_loc(inputs, 'demand', (k, q, t))}) is above the "
                          f"most MRECL the approved mines can yield ({_t(reo_max[t])} t REO).")
     # Cumulative supply of each product (opening stock + best-case output) vs minimums.
+    separation = rhs["separation_capacity"]
     for p in P.PRODUCTS:
         supply, need, first_bad = P.initial_stock_t[p], 0.0, None
+        share_max = max((P.share.get((m, p), 0.0) for m in P.MINES), default=0.0)
         for t in P.PERIODS:
-            share_max = max((P.share.get((m, p), 0.0) for m in P.MINES), default=0.0)
-            sep_cap = sum(P.cap_plant_t[s, t] * Y[t] for s in P.SEPARATION)
+            sep_cap = sum(separation.get((s, t), 0.0) for s in P.SEPARATION)
             supply += min(reo_max[t], sep_cap) * share_max * best_sep
-            need += sum(P.min_t[k, q, tt] * Y[tt] for (k, q, tt) in P.DEMAND
-                        if q == p and tt == t)
+            need += sum(v for (k, q, tt), v in minimum.items() if q == p and tt == t)
             if need > supply + 1e-6 and first_bad is None:
                 first_bad = t
                 notes.append(f"By {t} the minimums for {p} add up to {_t(need)} t, more than "
                              f"the {_t(supply)} t that opening stock and the approved mines "
                              f"can supply at best (demand rows for {p}).")
     # Export caps below the content that treaty MRECL minimums force out of the country.
-    for (p, t), cap in P.export_cap_t.items():
-        forced = sum(mrecl_content(inputs, p, P.min_t[k, q, tt] * Y[tt])[0]
-                     for (k, q, tt) in P.DEMAND
+    for (p, t), cap in rhs["export_cap"].items():
+        forced = sum(mrecl_content(inputs, p, v)[0] for (k, q, tt), v in minimum.items()
                      if q == MRECL and tt == t and P.kind[k] == "export")
-        if forced > cap * Y[t] + 1e-6:
-            notes.append(f"In {t} the {p} export cap of {_t(cap * Y[t])} t "
+        if forced > cap + 1e-6:
+            notes.append(f"In {t} the {p} export cap of {_t(cap)} t "
                          f"({_loc(inputs, 'export_caps', (p, t))}) is below the {_t(forced)} t of "
                          f"{p} contained in the MRECL minimums of export customers.")
     return notes
@@ -289,6 +303,7 @@ def explain_infeasible(inputs: ModelInputs, lp: LpData, h, *, strict: bool
     """The explanation text and an ``infeasibility`` table for an infeasible model."""
     conflicts = find_conflicts(inputs, lp, h)
     checks = domain_checks(inputs)
+    rhs = rhs_by_row(lp)
     repair, objective = elastic_repair(inputs)
     hard = repair is None
     lines = ["The model is infeasible " + ("even with shortfalls allowed: the hard data "
@@ -302,7 +317,8 @@ def explain_infeasible(inputs: ModelInputs, lp: LpData, h, *, strict: bool
             for family, idx in conflict.rows:
                 records.append({"section": "conflict", "item": n, "period": conflict.period,
                                 "text": conflict.sentence, "family": family,
-                                "index": ", ".join(idx), "detail": describe(inputs, family, idx)})
+                                "index": ", ".join(idx),
+                                "detail": describe(inputs, family, idx, rhs[family, idx])})
     if not hard and not repair.empty:
         total = float(repair["penalty_cost"].sum())
         lines.append("Cheapest repair (elastic re-solve; treaty minimums relaxed last):")
@@ -321,8 +337,8 @@ def explain_infeasible(inputs: ModelInputs, lp: LpData, h, *, strict: bool
         relax = hard_data_repair(lp, h)
         lines.append("Smallest change of limits that would make the data feasible:")
         for n, r in enumerate(relax.itertuples(), 1):
-            text = (f"{'raise' if r.change > 0 else 'lower'} {describe(inputs, r.family, r.index)}"
-                    f" by {_t(abs(r.change))}")
+            what = describe(inputs, r.family, r.index, rhs[r.family, r.index])
+            text = f"{'raise' if r.change > 0 else 'lower'} {what} by {_t(abs(r.change))}"
             lines.append(f"  - {text}")
             records.append({"section": "repair", "item": n,
                             "period": _period_of(inputs, r.index), "text": text,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -66,6 +66,8 @@ class Params:
     shortfall_penalty: dict[tuple[str, str, str], float]
     export_cap_t: dict[tuple[str, str], float]
     thorium_storage_t: float | None
+    strict: bool = False
+    """Minimums are hard (no shortfall_t)."""
 
 
 @dataclass(frozen=True)
@@ -142,107 +144,191 @@ def read_inputs(path: str | Path) -> ModelInputs:
     return ModelInputs._from_raw(raw, letters, source=path.name, sha256=digest, path=str(path))
 
 
-def _records(inputs: ModelInputs, sheet: str) -> list[dict]:
+Records = Mapping[str, Sequence[Mapping[str, Any]]]
+"""Typed rows of each sheet (blanks as None, periods expanded): what the derivers read."""
+
+
+def records_of(frames: Mapping[str, pd.DataFrame]) -> dict[str, list[dict]]:
     """Rows as dicts, blanks as None (pandas may turn None into NaN in numeric columns)."""
-    return [{k: (None if is_blank(v) else v) for k, v in r.items()}
-            for r in inputs.frames[sheet].to_dict("records")]
+    return {name: [{k: (None if is_blank(v) else v) for k, v in r.items()}
+                   for r in frame.to_dict("records")]
+            for name, frame in frames.items()}
 
 
-def _derive_params(inputs: ModelInputs) -> Params:
-    """SPEC §3 'Parameters', computed once into plain dicts."""
-    periods = [r["period"] for r in _records(inputs, "periods")]
-    order = {t: i for i, t in enumerate(periods)}
-    years = {r["period"]: r["years"] for r in _records(inputs, "periods")}
-    rate = inputs.settings["discount_rate"]
+# --- the parameters, derived once -----------------------------------------------------------
+#
+# Each deriver turns a few sheets into a few parameters. Both the build and the sweep's fast
+# path call these same functions: a sweep re-runs only the derivers that read a changed
+# sheet, on the rows with the scenario's cells changed, so it can never compute a parameter
+# differently from a full solve. ``D`` holds the parameters derived so far (PERIODS first).
+
+@dataclass(frozen=True)
+class Deriver:
+    """A function of some sheets (and settings) that returns some fields of :class:`Params`."""
+
+    reads: tuple[str, ...]
+    fn: Callable[[Records, Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
+
+
+def _periods(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    """PERIODS in sheet order; years Y[t]; df[t] = 1/(1+r)^(years before t) unless overridden."""
+    rate = settings["discount_rate"]
     df: dict[str, float] = {}
     elapsed = 0.0
-    for r in _records(inputs, "periods"):
+    for r in R["periods"]:
         df[r["period"]] = (r["discount_factor"] if r["discount_factor"] is not None
                            else 1.0 / (1.0 + rate) ** elapsed)
         elapsed += r["years"]
+    return {"PERIODS": [r["period"] for r in R["periods"]],
+            "years": {r["period"]: r["years"] for r in R["periods"]}, "df": df}
 
-    mines = {r["mine"]: r for r in _records(inputs, "mines")}
-    plants = {r["plant"]: r for r in _records(inputs, "plants")}
-    profile = {(r["entity"], r["period"]): r["capacity_t"]
-               for r in _records(inputs, "capacity_profile")}
 
-    def avail(m: str, t: str) -> int:
-        status, start = mines[m]["status"], mines[m]["approved_from"]
-        if status == "approved":
+def _profile(R: Records) -> dict[tuple[str, str], float]:
+    return {(r["entity"], r["period"]): r["capacity_t"] for r in R["capacity_profile"]}
+
+
+def _mines(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    """avail[m,t] from status and approved_from; capM[m,t] with capacity_profile overrides."""
+    periods = D["PERIODS"]
+    order = {t: i for i, t in enumerate(periods)}
+    mines = {r["mine"]: r for r in R["mines"]}
+    profile = _profile(R)
+
+    def avail(r: Mapping[str, Any], t: str) -> int:
+        start = r["approved_from"]
+        if r["status"] == "approved":
             return int(start is None or order[t] >= order[start])
         return int(start is not None and order[t] >= order[start])
 
-    cracking = sorted(p for p, r in plants.items() if r["stage"] == "cracking")
-    separation = sorted(p for p, r in plants.items() if r["stage"] == "separation")
-    products = sorted(r["product"] for r in _records(inputs, "products"))
-    route_rows = _records(inputs, "routes")
-    if route_rows:
-        transport = {(r["mine"], r["plant"]): r["transport_cost"] for r in route_rows}
-    else:
-        transport = {(m, c): 0.0 for m in mines for c in cracking}
+    return {
+        "MINES": sorted(mines),
+        "avail": {(m, t): avail(r, t) for m, r in mines.items() for t in periods},
+        "cap_mine_t": {(m, t): profile.get((m, t), r["capacity_t"]) for m, r in mines.items()
+                       for t in periods},
+        "reo_grade": {m: r["reo_grade"] for m, r in mines.items()},
+        "tho2_grade": {m: r["tho2_grade"] for m, r in mines.items()},
+        "mining_cost": {m: r["mining_cost"] for m, r in mines.items()},
+    }
 
-    own: dict[str, dict[str, float]] = defaultdict(dict)
-    for r in _records(inputs, "composition"):
+
+def _plants(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    """C and S by stage; capC/capS[c,t] with capacity_profile overrides; rC, rS; unit costs."""
+    plants = {r["plant"]: r for r in R["plants"]}
+    profile = _profile(R)
+    return {
+        "CRACKING": sorted(p for p, r in plants.items() if r["stage"] == "cracking"),
+        "SEPARATION": sorted(p for p, r in plants.items() if r["stage"] == "separation"),
+        "recovery": {c: r["recovery"] for c, r in plants.items()},
+        "unit_cost": {c: r["unit_cost"] for c, r in plants.items()},
+        "cap_plant_t": {(c, t): profile.get((c, t), r["capacity_t"]) for c, r in plants.items()
+                        for t in D["PERIODS"]},
+    }
+
+
+def _routes(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    """R and transport_cost; every mine -> cracking plant pair when the sheet is empty."""
+    if R["routes"]:
+        transport = {(r["mine"], r["plant"]): r["transport_cost"] for r in R["routes"]}
+    else:
+        transport = {(m, c): 0.0 for m in D["MINES"] for c in D["CRACKING"]}
+    return {"ROUTES": sorted(transport), "transport_cost": transport}
+
+
+def _composition(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    """share[m,p]: the mine's own rows, else the default rows (blank mine); zeros dropped."""
+    own: dict[str | None, dict[str, float]] = defaultdict(dict)
+    for r in R["composition"]:
         own[r["mine"]][r["product"]] = r["share"]
     share = {}
-    for m in sorted(mines):
+    for m in D["MINES"]:
         for p, s in (own.get(m) or own.get(None, {})).items():
             if s:
                 share[m, p] = s
+    return {"share": share}
 
-    products_by_id = {r["product"]: r for r in _records(inputs, "products")}
-    customers = {r["customer"]: r for r in _records(inputs, "customers")}
-    demand = _records(inputs, "demand")
-    default_pen = inputs.settings["default_shortfall_penalty"]
 
-    def by_demand(column: str, fallback: Any = None) -> dict:
-        return {(r["customer"], r["product"], r["period"]):
-                (r[column] if r[column] is not None else fallback) for r in demand}
+def _products(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    """P and its storage, holding, opening stock, disposal and terminal values."""
+    rows = {r["product"]: r for r in R["products"]}
 
-    d_keys = sorted(by_demand("price"), key=lambda k: (k[0], k[1], order[k[2]]))
-    return Params(
-        PERIODS=periods,
-        MINES=sorted(mines),
-        CRACKING=cracking,
-        SEPARATION=separation,
-        PRODUCTS=products,
-        CUSTOMERS=sorted(customers),
-        ROUTES=sorted(transport),
-        DEMAND=d_keys,
-        years=years,
-        df=df,
-        avail={(m, t): avail(m, t) for m in mines for t in periods},
-        cap_mine_t={(m, t): profile.get((m, t), r["capacity_t"]) for m, r in mines.items()
-                    for t in periods},
-        reo_grade={m: r["reo_grade"] for m, r in mines.items()},
-        tho2_grade={m: r["tho2_grade"] for m, r in mines.items()},
-        mining_cost={m: r["mining_cost"] for m, r in mines.items()},
-        share=share,
-        recovery={c: r["recovery"] for c, r in plants.items()},
-        unit_cost={c: r["unit_cost"] for c, r in plants.items()},
-        cap_plant_t={(c, t): profile.get((c, t), r["capacity_t"]) for c, r in plants.items()
-                     for t in periods},
-        transport_cost=transport,
-        cap_line_t={(r["plant"], r["product"], r["period"]): r["max_t"]
-                    for r in _records(inputs, "product_caps")},
-        storage_capacity_t={p: r["storage_capacity_t"] for p, r in products_by_id.items()
-                            if r["storage_capacity_t"] is not None},
-        holding_cost={p: r["holding_cost"] for p, r in products_by_id.items()},
-        initial_stock_t={p: r["initial_stock_t"] for p, r in products_by_id.items()},
-        disposal_cost={p: r["disposal_cost"] for p, r in products_by_id.items()
-                       if r["disposal_cost"] is not None},
-        terminal_value={p: r["terminal_value"] for p, r in products_by_id.items()},
-        kind={k: r["kind"] for k, r in customers.items()},
-        treaty={k: bool(r["treaty"]) for k, r in customers.items()},
-        min_t=by_demand("min_t", 0.0),
-        max_t={k: v for k, v in by_demand("max_t").items() if v is not None},
-        price=by_demand("price"),
-        policy_value=by_demand("policy_value", 0.0),
-        shortfall_penalty=by_demand("shortfall_penalty", default_pen),
-        export_cap_t={(r["product"], r["period"]): r["max_t"]
-                      for r in _records(inputs, "export_caps")},
-        thorium_storage_t=inputs.settings["thorium_storage_t"],
-    )
+    def given(column: str) -> dict[str, float]:  # blank means "no limit" / "not allowed"
+        return {p: r[column] for p, r in rows.items() if r[column] is not None}
+
+    return {
+        "PRODUCTS": sorted(rows),
+        "storage_capacity_t": given("storage_capacity_t"),
+        "holding_cost": {p: r["holding_cost"] for p, r in rows.items()},
+        "initial_stock_t": {p: r["initial_stock_t"] for p, r in rows.items()},
+        "disposal_cost": given("disposal_cost"),
+        "terminal_value": {p: r["terminal_value"] for p, r in rows.items()},
+    }
+
+
+def _customers(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    rows = {r["customer"]: r for r in R["customers"]}
+    return {"CUSTOMERS": sorted(rows), "kind": {k: r["kind"] for k, r in rows.items()},
+            "treaty": {k: bool(r["treaty"]) for k, r in rows.items()}}
+
+
+def _demand(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    """D (sorted by customer, product, period order) and min, max, price, pv, pen per row."""
+    order = {t: i for i, t in enumerate(D["PERIODS"])}
+    rows = {(r["customer"], r["product"], r["period"]): r for r in R["demand"]}
+    pen = settings["default_shortfall_penalty"]
+
+    def column(name: str, fallback: Any = None) -> dict:
+        return {d: (r[name] if r[name] is not None else fallback) for d, r in rows.items()}
+
+    return {
+        "DEMAND": sorted(rows, key=lambda d: (d[0], d[1], order[d[2]])),
+        "min_t": column("min_t", 0.0),
+        "max_t": {d: r["max_t"] for d, r in rows.items() if r["max_t"] is not None},
+        "price": column("price"),
+        "policy_value": column("policy_value", 0.0),
+        "shortfall_penalty": column("shortfall_penalty", pen),
+    }
+
+
+def _caps(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    return {"cap_line_t": {(r["plant"], r["product"], r["period"]): r["max_t"]
+                           for r in R["product_caps"]},
+            "export_cap_t": {(r["product"], r["period"]): r["max_t"] for r in R["export_caps"]}}
+
+
+def _settings(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    return {"thorium_storage_t": settings["thorium_storage_t"], "strict": bool(settings["strict"])}
+
+
+DERIVERS: tuple[Deriver, ...] = (
+    Deriver(("periods", "settings"), _periods),  # first: the others read PERIODS
+    Deriver(("mines", "capacity_profile", "periods"), _mines),
+    Deriver(("plants", "capacity_profile", "periods"), _plants),
+    Deriver(("routes", "mines", "plants"), _routes),
+    Deriver(("composition", "mines"), _composition),
+    Deriver(("products",), _products),
+    Deriver(("customers",), _customers),
+    Deriver(("demand", "periods", "settings"), _demand),
+    Deriver(("product_caps", "export_caps"), _caps),
+    Deriver(("settings",), _settings),
+)
+
+
+def derive_params(R: Records, settings: Mapping[str, Any], *, base: Params | None = None,
+                  changed: frozenset[str] | None = None) -> Params:
+    """The parameters of the model from typed rows.
+
+    With ``base`` and ``changed`` (sheet names), only the derivers that read a changed
+    sheet run; the other fields are taken from ``base``. Same functions, same result.
+    """
+    D: dict[str, Any] = {} if base is None else dict(base.__dict__)
+    for deriver in DERIVERS:
+        if changed is None or changed.intersection(deriver.reads):
+            D.update(deriver.fn(R, settings, D))
+    return Params(**D)
+
+
+def _derive_params(inputs: ModelInputs) -> Params:
+    return derive_params(records_of(inputs.frames), inputs.settings)
 
 
 __all__ = ["ModelInputs", "Params", "read_inputs", "MRECL"]

@@ -1,296 +1,577 @@
-"""The allocation LP of SPEC §3, built with Pyomo.
+"""The allocation LP (docs/model.md), declared once.
 
-``build_model`` reads like the spec's table of contents: variables, then one ``add_*``
-function per constraint family (each with its inequality in the docstring, each indexed
-only by the tuples that exist), then the objective.
+Everything the model is lives in this file as declarations that every other part reads:
 
-Every constraint is written ``(lower, LinearExpression, upper)`` so that the row's dual is
-the value of one more unit of its right-hand side, in currency per unit (maximisation).
+- :data:`VARIABLE_SPECS`: each variable family and the index it exists on;
+- :data:`FAMILY_SPECS`: each constraint family: its rows (index, terms, right-hand side) as one
+  function of the parameters, with the inequality in the docstring, the input cell its
+  right-hand side comes from, the meaning of its dual, and how soft it is when explaining
+  an infeasible model;
+- :data:`OBJECTIVE`: each part of the objective (revenue, policy value, penalties, each
+  cost, terminal value) as a coefficient per column.
+
+The Pyomo build (:func:`build_model`), the sweep's fast path (:mod:`optimizer.edits`), the
+report (:mod:`optimizer.report`) and the explanations (:mod:`optimizer.explain`) all call
+these functions, so none of them can compute a right-hand side, a coefficient or a part of
+the objective differently from another.
+
+Every row is ``lower <= terms <= upper`` with the right-hand side on the side given by
+``sense``, so that its dual is the value of one more unit of the right-hand side, in
+present-value currency per unit (maximisation).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-
-import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from .inputs import ModelInputs, Params
 from .schema import MRECL
 
-Terms = list[tuple[float, object]]
-
-VARIABLES = ("mine_t", "crack_t", "mixed_sale_t", "separate_t", "sale_t", "dispose_t",
-             "stock_t", "shortfall_t")
-FAMILIES = ("mine_capacity", "mine_dispatch", "cracking_capacity", "mixed_balance",
-            "separation_capacity", "product_line_cap", "product_balance", "storage_capacity",
-            "demand_max", "demand_min", "export_cap", "thorium_storage")
+VarKey = tuple[str, tuple]
+Terms = list[tuple[float, VarKey]]
+Row = tuple[tuple, Terms, float]
+"""(index, terms, right-hand side) of one constraint row."""
 
 
-def _lin(terms: Terms) -> LinearExpression:
-    return LinearExpression(linear_coefs=[c for c, _ in terms], linear_vars=[v for _, v in terms])
+# --- reading the parameters, and remembering what was read ----------------------------------
 
+class Tracer:
+    """Hands out the fields of a :class:`Params` and records which were read.
 
-def _add_family(m: pyo.ConcreteModel, name: str, rows: dict[tuple, tuple]) -> None:
-    """Attach ``rows`` ({index: (lower, terms, upper)}) as constraint family ``name``.
-
-    Rows without terms are dropped: they constrain nothing (their data was checked).
+    A declaration is a deterministic function of the fields it reads: if a scenario leaves
+    every one of them unchanged, the declaration's output is unchanged. The sweep uses the
+    recorded reads to re-run only what a scenario can affect.
     """
-    rows = {i: r for i, r in rows.items() if r[1]}
-    if not rows:
-        return
-    index = list(rows)
-    setattr(m, name, pyo.Constraint(
-        index, rule=lambda _, *i: (rows[i][0], _lin(rows[i][1]), rows[i][2])))
+
+    __slots__ = ("_params", "read")
+
+    def __init__(self, params: Params):
+        self._params = params
+        self.read: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        self.read.add(name)
+        return getattr(self._params, name)
 
 
-class _Sums:
-    """Adjacency built once, so rules never scan: which variables touch which row."""
-
-    def __init__(self, m: pyo.ConcreteModel, P: Params):
-        self.crack_by_mine = defaultdict(list)      # (m, t) -> [(c, var)]
-        self.crack_by_plant = defaultdict(list)     # (c, t) -> [(m, var)]
-        for (mine, c, t) in m.crack_t:
-            v = m.crack_t[mine, c, t]
-            self.crack_by_mine[mine, t].append((c, v))
-            self.crack_by_plant[c, t].append((mine, v))
-        self.mixed_by_mine = defaultdict(list)      # (m, t) -> [var]
-        self.mixed_by_customer = defaultdict(list)  # (k, t) -> [(m, var)]
-        for (mine, k, t) in m.mixed_sale_t:
-            v = m.mixed_sale_t[mine, k, t]
-            self.mixed_by_mine[mine, t].append(v)
-            self.mixed_by_customer[k, t].append((mine, v))
-        self.sales_by_product = defaultdict(list)   # (p, t) -> [(k, var)]
-        for (k, p, t) in m.sale_t:
-            self.sales_by_product[p, t].append((k, m.sale_t[k, p, t]))
-        self.output = defaultdict(list)             # (p, t) -> [(share*rS, var)]
-        self.output_by_plant = defaultdict(list)    # (s, p, t) -> [(share*rS, var)]
-        shares_of = defaultdict(list)
-        for (mine, p), s in sorted(P.share.items()):
-            shares_of[mine].append((p, s))
-        for (mine, s_plant, t) in m.separate_t:
-            v = m.separate_t[mine, s_plant, t]
-            for p, share in shares_of[mine]:
-                coef = share * P.recovery[s_plant]
-                self.output[p, t].append((coef, v))
-                self.output_by_plant[s_plant, p, t].append((coef, v))
-        self.shares_of = shares_of
+def traced(fn: Callable[..., Any], P: Params, *args: Any) -> tuple[Any, frozenset[str]]:
+    """``fn(P, *args)`` and the set of Params fields it read."""
+    tracer = Tracer(P)
+    value = fn(tracer, *args)
+    if isinstance(value, Iterator):
+        value = list(value)
+    return value, frozenset(tracer.read)
 
 
-def add_variables(m: pyo.ConcreteModel, P: Params, strict: bool) -> None:
-    """All variables ≥ 0, indexed only where they exist (SPEC §3 'Variables')."""
-    T = P.PERIODS
-    mrecl_buyers = [(k, t) for (k, q, t) in P.DEMAND if q == MRECL]
-    nn = pyo.NonNegativeReals
-    m.mine_t = pyo.Var([(mine, t) for mine in P.MINES for t in T], domain=nn)
-    m.crack_t = pyo.Var([(mine, c, t) for (mine, c) in P.ROUTES for t in T], domain=nn)
-    m.mixed_sale_t = pyo.Var([(mine, k, t) for (k, t) in mrecl_buyers for mine in P.MINES],
-                             domain=nn)
-    m.separate_t = pyo.Var([(mine, s, t) for mine in P.MINES for s in P.SEPARATION for t in T],
-                           domain=nn)
-    m.sale_t = pyo.Var([d for d in P.DEMAND if d[1] != MRECL], domain=nn)
-    m.dispose_t = pyo.Var([(p, t) for p in P.PRODUCTS if p in P.disposal_cost for t in T],
-                          domain=nn)
-    m.stock_t = pyo.Var([(p, t) for p in P.PRODUCTS for t in T], domain=nn)
-    m.shortfall_t = pyo.Var([] if strict else [d for d in P.DEMAND if P.min_t[d] > 0],
-                            domain=nn)
+# --- variables ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    index: Callable[[Any], list[tuple]]
+    doc: str
 
 
-def _sold(m: pyo.ConcreteModel, S: _Sums, k: str, q: str, t: str) -> Terms:
-    """sold[k,q,t]: sale_t, or Σ_m mixed_sale_t for MRECL."""
-    if q == MRECL:
-        return [(1.0, v) for _, v in S.mixed_by_customer[k, t]]
-    return [(1.0, m.sale_t[k, q, t])]
+def _mrecl_demand(P) -> list[tuple[str, str]]:
+    return [(k, t) for (k, q, t) in P.DEMAND if q == MRECL]
 
 
-def add_mine_capacity(m, P: Params, S: _Sums) -> None:
+VARIABLE_SPECS: tuple[Variable, ...] = (
+    Variable("mine_t", lambda P: [(m, t) for m in P.MINES for t in P.PERIODS],
+             "monazite mined (t)"),
+    Variable("crack_t", lambda P: [(m, c, t) for (m, c) in P.ROUTES for t in P.PERIODS],
+             "monazite from mine m cracked at plant c (t)"),
+    Variable("mixed_sale_t", lambda P: [(m, k, t) for (k, t) in _mrecl_demand(P) for m in P.MINES],
+             "t REO of MRECL from mine m sold to customer k"),
+    Variable("separate_t", lambda P: [(m, s, t) for m in P.MINES for s in P.SEPARATION
+                                      for t in P.PERIODS],
+             "t REO of mine m's MRECL fed to separation plant s"),
+    Variable("sale_t", lambda P: [d for d in P.DEMAND if d[1] != MRECL],
+             "t of product p sold to customer k"),
+    Variable("dispose_t", lambda P: [(p, t) for p in P.PRODUCTS if p in P.disposal_cost
+                                     for t in P.PERIODS],
+             "t of product p disposed of (only where products.disposal_cost is set)"),
+    Variable("stock_t", lambda P: [(p, t) for p in P.PRODUCTS for t in P.PERIODS],
+             "stock of product p at the end of period t (t)"),
+    Variable("shortfall_t", lambda P: [] if P.strict else [d for d in P.DEMAND if P.min_t[d] > 0],
+             "t below a demand minimum (elastic mode only)"),
+)
+VARIABLE: dict[str, Variable] = {v.name: v for v in VARIABLE_SPECS}
+VARIABLES: tuple[str, ...] = tuple(VARIABLE)
+"""Variable names, in build order."""
+
+
+# --- adjacency: which variables touch which row, built once per Params ---------------------
+
+def _crack_by_mine(P) -> dict:
+    out = defaultdict(list)
+    for (m, c, t) in VARIABLE["crack_t"].index(P):
+        out[m, t].append((c, ("crack_t", (m, c, t))))
+    return out
+
+
+def _crack_by_plant(P) -> dict:
+    out = defaultdict(list)
+    for (m, c, t) in VARIABLE["crack_t"].index(P):
+        out[c, t].append((m, ("crack_t", (m, c, t))))
+    return out
+
+
+def _mixed_by_mine(P) -> dict:
+    out = defaultdict(list)
+    for (m, k, t) in VARIABLE["mixed_sale_t"].index(P):
+        out[m, t].append(("mixed_sale_t", (m, k, t)))
+    return out
+
+
+def _mixed_by_customer(P) -> dict:
+    out = defaultdict(list)
+    for (m, k, t) in VARIABLE["mixed_sale_t"].index(P):
+        out[k, t].append((m, ("mixed_sale_t", (m, k, t))))
+    return out
+
+
+def _sales_by_product(P) -> dict:
+    out = defaultdict(list)
+    for (k, p, t) in VARIABLE["sale_t"].index(P):
+        out[p, t].append((k, ("sale_t", (k, p, t))))
+    return out
+
+
+def _output_by_plant(P) -> dict:
+    """(s, p, t) -> [(share[m,p]*rS[s], separate_t[m,s,t])]: what separation makes of p."""
+    shares_of = defaultdict(list)
+    for (m, p), s in sorted(P.share.items()):
+        shares_of[m].append((p, s))
+    recovery = P.recovery
+    out = defaultdict(list)
+    for (m, s, t) in VARIABLE["separate_t"].index(P):
+        key = ("separate_t", (m, s, t))
+        for p, share in shares_of[m]:
+            out[s, p, t].append((share * recovery[s], key))
+    return out
+
+
+def _output(P) -> dict:
+    """(p, t) -> [(share[m,p]*rS[s], separate_t[m,s,t])] over every plant."""
+    out = defaultdict(list)
+    for (_, p, t), terms in _output_by_plant(P).items():
+        out[p, t].extend(terms)
+    return out
+
+
+_SUMS: dict[str, Callable[[Any], dict]] = {
+    "crack_by_mine": _crack_by_mine, "crack_by_plant": _crack_by_plant,
+    "mixed_by_mine": _mixed_by_mine, "mixed_by_customer": _mixed_by_customer,
+    "sales_by_product": _sales_by_product, "output_by_plant": _output_by_plant,
+    "output": _output,
+}
+
+
+class Sums:
+    """Lazily built adjacency of one Params, each entry with the fields it was built from.
+
+    Reading an entry through :meth:`view` adds those fields to the reader's trace, so a
+    family that uses an adjacency depends on what the adjacency depends on.
+    """
+
+    def __init__(self, P: Params, reuse: Sums | None = None, changed: frozenset[str] = frozenset()):
+        self.P = P
+        self._entries: dict[str, tuple[dict, frozenset[str]]] = {}
+        if reuse is not None:  # entries that read nothing that changed are still valid
+            self._entries = {k: v for k, v in reuse._entries.items() if not v[1] & changed}
+
+    def get(self, name: str, tracer: Tracer | None = None) -> dict:
+        if name not in self._entries:
+            self._entries[name] = traced(_SUMS[name], self.P)
+        value, reads = self._entries[name]
+        if tracer is not None:
+            tracer.read.update(reads)
+        return value
+
+    def view(self, tracer: Tracer | None) -> _SumsView:
+        return _SumsView(self, tracer)
+
+
+class _SumsView:
+    __slots__ = ("_sums", "_tracer")
+
+    def __init__(self, sums: Sums, tracer: Tracer | None):
+        self._sums, self._tracer = sums, tracer
+
+    def __getattr__(self, name: str) -> dict:
+        return self._sums.get(name, self._tracer)
+
+
+# --- constraint families --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Family:
+    """One constraint family: its rows, and what it means to a planner."""
+
+    name: str
+    sense: str
+    """``<=``, ``>=`` or ``=``: where the right-hand side sits."""
+    rows: Callable[[Any, Any], Iterable[Row]]
+    """(P, sums) -> every row as (index, terms, rhs); rows without terms are dropped."""
+    cell: Callable[[Mapping[str, Mapping[tuple, Any]], tuple], tuple[str, tuple, str]]
+    """(rows, index) -> the input cell of the right-hand side as (sheet, record key, column);
+    ``rows`` is :attr:`ModelInputs.rows` (the Excel row of each record, by key)."""
+    meaning: str
+    """The dual's meaning: 'value of ' + meaning.format(*index)."""
+    relax_rank: int | None = None
+    """Order in which explanations lift rows of this family (lower = softer); None = never."""
+    balance: bool = False
+    """A physical balance (equality of flows), shown apart from business constraints."""
+
+    @property
+    def doc(self) -> str:
+        return self.rows.__doc__ or ""
+
+
+FAMILY_SPECS: list[Family] = []
+
+
+def family(name: str, sense: str, *, cell: Callable[[Any, tuple], Any], meaning: str,
+           relax_rank: int | None = None, balance: bool = False):
+    """Register the decorated row function as constraint family ``name``."""
+    def register(fn: Callable[[Any, Any], Iterable[Row]]) -> Callable[[Any, Any], Iterable[Row]]:
+        FAMILY_SPECS.append(Family(name, sense, fn, cell, meaning, relax_rank, balance))
+        return fn
+    return register
+
+
+def _capacity_cell(sheet: str):
+    """The capacity_profile row of (entity, period) if there is one, else the entity's row."""
+    def cell(rows: Mapping[str, Mapping[tuple, Any]], idx: tuple) -> tuple[str, tuple, str]:
+        key = (idx[0], idx[-1])
+        return ("capacity_profile", key, "capacity_t") if key in rows["capacity_profile"] \
+            else (sheet, (idx[0],), "capacity_t")
+    return cell
+
+
+@family("mine_capacity", "<=", cell=_capacity_cell("mines"), relax_rank=8,
+        meaning="+1 t monazite of capacity at mine {0} in {1}")
+def mine_capacity(P, S) -> Iterator[Row]:
     """Mines produce no more than their capacity, and nothing before approval.
 
     For each m in MINES, t in PERIODS:
         mine_t[m,t]  <=  capM[m,t] * Y[t] * avail[m,t]
     """
-    _add_family(m, "mine_capacity", {
-        (mine, t): (None, [(1.0, m.mine_t[mine, t])],
-                    P.cap_mine_t[mine, t] * P.years[t] * P.avail[mine, t])
-        for mine in P.MINES for t in P.PERIODS})
+    cap, years, avail = P.cap_mine_t, P.years, P.avail
+    for m in P.MINES:
+        for t in P.PERIODS:
+            yield (m, t), [(1.0, ("mine_t", (m, t)))], cap[m, t] * years[t] * avail[m, t]
 
 
-def add_mine_dispatch(m, P: Params, S: _Sums) -> None:
+@family("mine_dispatch", "=", cell=lambda R, i: ("mines", (i[0],), "mine"), balance=True,
+        meaning="+1 t monazite appearing at mine {0} in {1}, already mined")
+def mine_dispatch(P, S) -> Iterator[Row]:
     """Everything mined is sent to a cracking plant along an allowed route.
 
     For each m in MINES, t in PERIODS:
-        sum_c crack_t[m,c,t]  =  mine_t[m,t]
+        sum_c crack_t[m,c,t] - mine_t[m,t]  =  0
     """
-    _add_family(m, "mine_dispatch", {
-        (mine, t): (0.0, [(1.0, v) for _, v in S.crack_by_mine[mine, t]]
-                    + [(-1.0, m.mine_t[mine, t])], 0.0)
-        for mine in P.MINES for t in P.PERIODS})
+    crack = S.crack_by_mine
+    for m in P.MINES:
+        for t in P.PERIODS:
+            yield (m, t), [(1.0, v) for _, v in crack[m, t]] + [(-1.0, ("mine_t", (m, t)))], 0.0
 
 
-def add_cracking_capacity(m, P: Params, S: _Sums) -> None:
+@family("cracking_capacity", "<=", cell=_capacity_cell("plants"), relax_rank=7,
+        meaning="+1 t monazite of cracking capacity at {0} in {1}")
+def cracking_capacity(P, S) -> Iterator[Row]:
     """Cracking plants crack no more monazite than their capacity.
 
     For each c in CRACKING, t in PERIODS:
         sum_m crack_t[m,c,t]  <=  capC[c,t] * Y[t]
     """
-    _add_family(m, "cracking_capacity", {
-        (c, t): (None, [(1.0, v) for _, v in S.crack_by_plant[c, t]],
-                 P.cap_plant_t[c, t] * P.years[t])
-        for c in P.CRACKING for t in P.PERIODS})
+    crack, cap, years = S.crack_by_plant, P.cap_plant_t, P.years
+    for c in P.CRACKING:
+        for t in P.PERIODS:
+            yield (c, t), [(1.0, v) for _, v in crack[c, t]], cap[c, t] * years[t]
 
 
-def add_mixed_balance(m, P: Params, S: _Sums) -> None:
+@family("mixed_balance", "=", cell=lambda R, i: ("mines", (i[0],), "reo_grade"), balance=True,
+        meaning="+1 t REO of MRECL from mine {0} in {1}")
+def mixed_balance(P, S) -> Iterator[Row]:
     """MRECL from each mine's monazite is sold as is or separated; it is not stored.
 
     For each m in MINES, t in PERIODS:
-        sum_k mixed_sale_t[m,k,t] + sum_s separate_t[m,s,t] - sum_c g[m]*rC[c]*crack_t[m,c,t] = 0
+        sum_k mixed_sale_t[m,k,t] + sum_s separate_t[m,s,t] - sum_c g[m]*rC[c]*crack_t[m,c,t]  =  0
 
     Written uses-minus-supply so that the dual is the value of one more t REO of MRECL.
     """
-    _add_family(m, "mixed_balance", {
-        (mine, t): (0.0, [(1.0, v) for v in S.mixed_by_mine[mine, t]]
-                    + [(1.0, m.separate_t[mine, s, t]) for s in P.SEPARATION]
-                    + [(-P.reo_grade[mine] * P.recovery[c], v)
-                       for c, v in S.crack_by_mine[mine, t]], 0.0)
-        for mine in P.MINES for t in P.PERIODS})
+    mixed, crack, grade, recovery = S.mixed_by_mine, S.crack_by_mine, P.reo_grade, P.recovery
+    separation = P.SEPARATION
+    for m in P.MINES:
+        for t in P.PERIODS:
+            yield (m, t), ([(1.0, v) for v in mixed[m, t]]
+                           + [(1.0, ("separate_t", (m, s, t))) for s in separation]
+                           + [(-grade[m] * recovery[c], v) for c, v in crack[m, t]]), 0.0
 
 
-def add_separation_capacity(m, P: Params, S: _Sums) -> None:
+@family("separation_capacity", "<=", cell=_capacity_cell("plants"), relax_rank=6,
+        meaning="+1 t REO of separation capacity at {0} in {1}")
+def separation_capacity(P, S) -> Iterator[Row]:
     """Separation plants take no more REO than their capacity.
 
     For each s in SEPARATION, t in PERIODS:
         sum_m separate_t[m,s,t]  <=  capS[s,t] * Y[t]
     """
-    _add_family(m, "separation_capacity", {
-        (s, t): (None, [(1.0, m.separate_t[mine, s, t]) for mine in P.MINES],
-                 P.cap_plant_t[s, t] * P.years[t])
-        for s in P.SEPARATION for t in P.PERIODS})
+    cap, years, mines = P.cap_plant_t, P.years, P.MINES
+    for s in P.SEPARATION:
+        for t in P.PERIODS:
+            yield (s, t), [(1.0, ("separate_t", (m, s, t))) for m in mines], cap[s, t] * years[t]
 
 
-def add_product_line_cap(m, P: Params, S: _Sums) -> None:
+@family("product_line_cap", "<=", cell=lambda R, i: ("product_caps", i, "max_t"), relax_rank=3,
+        meaning="+1 t of {1} line capacity at {0} in {2}")
+def product_line_cap(P, S) -> Iterator[Row]:
     """A separation plant's product line makes no more than its cap (product_caps rows only).
 
     For each (s,p,t) in product_caps:
         sum_m share[m,p]*rS[s]*separate_t[m,s,t]  <=  capPS[s,p,t] * Y[t]
     """
-    _add_family(m, "product_line_cap", {
-        (s, p, t): (None, S.output_by_plant[s, p, t], cap * P.years[t])
-        for (s, p, t), cap in P.cap_line_t.items()})
+    output, years = S.output_by_plant, P.years
+    for (s, p, t), cap in P.cap_line_t.items():
+        yield (s, p, t), output[s, p, t], cap * years[t]
 
 
-def add_product_balance(m, P: Params, S: _Sums) -> None:
+@family("product_balance", "=", cell=lambda R, i: ("products", (i[0],), "initial_stock_t"),
+        balance=True, meaning="+1 t of {0} in stock in {1}")
+def product_balance(P, S) -> Iterator[Row]:
     """Stock carries over: what is made and not sold or disposed of is stored.
 
     For each p in PRODUCTS, t in PERIODS:
         stock_t[p,t] - stock_t[p,t-1] - sum_{m,s} share[m,p]*rS[s]*separate_t[m,s,t]
             + sum_k sale_t[k,p,t] + dispose_t[p,t]  =  0     (initial_stock_t[p] when t is first)
     """
-    rows = {}
+    periods, output, sales = P.PERIODS, S.output, S.sales_by_product
+    disposal, opening = P.disposal_cost, P.initial_stock_t
     for p in P.PRODUCTS:
-        for i, t in enumerate(P.PERIODS):
-            terms: Terms = [(1.0, m.stock_t[p, t])]
+        for i, t in enumerate(periods):
+            terms: Terms = [(1.0, ("stock_t", (p, t)))]
             if i:
-                terms.append((-1.0, m.stock_t[p, P.PERIODS[i - 1]]))
-            terms += [(-c, v) for c, v in S.output[p, t]]
-            terms += [(1.0, v) for _, v in S.sales_by_product[p, t]]
-            if p in P.disposal_cost:
-                terms.append((1.0, m.dispose_t[p, t]))
-            rhs = 0.0 if i else P.initial_stock_t[p]
-            rows[p, t] = (rhs, terms, rhs)
-    _add_family(m, "product_balance", rows)
+                terms.append((-1.0, ("stock_t", (p, periods[i - 1]))))
+            terms += [(-c, v) for c, v in output[p, t]]
+            terms += [(1.0, v) for _, v in sales[p, t]]
+            if p in disposal:
+                terms.append((1.0, ("dispose_t", (p, t))))
+            yield (p, t), terms, (0.0 if i else opening[p])
 
 
-def add_storage_capacity(m, P: Params, S: _Sums) -> None:
+@family("storage_capacity", "<=", cell=lambda R, i: ("products", (i[0],), "storage_capacity_t"),
+        relax_rank=4, meaning="+1 t of {0} storage in {1}")
+def storage_capacity(P, S) -> Iterator[Row]:
     """End-of-period stock fits in storage, where a limit is given.
 
     For each p with storage_capacity_t, t in PERIODS:
         stock_t[p,t]  <=  storage_capacity_t[p]
     """
-    _add_family(m, "storage_capacity", {
-        (p, t): (None, [(1.0, m.stock_t[p, t])], cap)
-        for p, cap in sorted(P.storage_capacity_t.items()) for t in P.PERIODS})
+    for p, cap in sorted(P.storage_capacity_t.items()):
+        for t in P.PERIODS:
+            yield (p, t), [(1.0, ("stock_t", (p, t)))], cap
 
 
-def add_demand_max(m, P: Params, S: _Sums) -> None:
+def _sold(S, k: str, q: str, t: str) -> Terms:
+    """sold[k,q,t]: sale_t, or sum_m mixed_sale_t for MRECL."""
+    if q == MRECL:
+        return [(1.0, v) for _, v in S.mixed_by_customer[k, t]]
+    return [(1.0, ("sale_t", (k, q, t)))]
+
+
+@family("demand_max", "<=", cell=lambda R, i: ("demand", i, "max_t"), relax_rank=2,
+        meaning="+1 t of {1} that {0} would take in {2}")
+def demand_max(P, S) -> Iterator[Row]:
     """Customers take no more than their maximum, where one is given.
 
     For each (k,q,t) in DEMAND with max_t:
         sold[k,q,t]  <=  max[k,q,t] * Y[t]
     """
-    _add_family(m, "demand_max", {
-        d: (None, _sold(m, S, *d), P.max_t[d] * P.years[d[2]])
-        for d in P.DEMAND if d in P.max_t})
+    high, years = P.max_t, P.years
+    for d in P.DEMAND:
+        if d in high:
+            yield d, _sold(S, *d), high[d] * years[d[2]]
 
 
-def add_demand_min(m, P: Params, S: _Sums, strict: bool) -> None:
+@family("demand_min", ">=", cell=lambda R, i: ("demand", i, "min_t"), relax_rank=0,
+        meaning="+1 t of {1} that {0} must receive in {2}")
+def demand_min(P, S) -> Iterator[Row]:
     """Committed minimums are met, or the shortfall is paid for (elastic mode).
 
     For each (k,q,t) in DEMAND with min_t > 0:
         sold[k,q,t] + shortfall_t[k,q,t]  >=  min[k,q,t] * Y[t]     (no shortfall when strict)
     """
-    rows = {}
+    low, years, strict = P.min_t, P.years, P.strict
     for d in P.DEMAND:
-        if P.min_t[d] > 0:
-            terms = _sold(m, S, *d) + ([] if strict else [(1.0, m.shortfall_t[d])])
-            rows[d] = (P.min_t[d] * P.years[d[2]], terms, None)
-    _add_family(m, "demand_min", rows)
+        if low[d] > 0:
+            yield d, _sold(S, *d) + ([] if strict else [(1.0, ("shortfall_t", d))]), low[d] * years[d[2]]
 
 
-def add_export_cap(m, P: Params, S: _Sums) -> None:
+@family("export_cap", "<=", cell=lambda R, i: ("export_caps", i, "max_t"), relax_rank=1,
+        meaning="+1 t of {0} export cap in {1}")
+def export_cap(P, S) -> Iterator[Row]:
     """Element content leaving the country stays under the cap (export_caps rows only).
 
     For each (p,t) in export_caps:
         sum_{k export} sale_t[k,p,t] + sum_{k export} sum_m share[m,p]*mixed_sale_t[m,k,t]
             <=  cap[p,t] * Y[t]
     """
-    rows = {}
+    kind, share, years = P.kind, P.share, P.years
+    exporters = [k for k in P.CUSTOMERS if kind[k] == "export"]
     for (p, t), cap in P.export_cap_t.items():
-        terms: Terms = [(1.0, v) for k, v in S.sales_by_product[p, t] if P.kind[k] == "export"]
-        for k in P.CUSTOMERS:
-            if P.kind[k] == "export":
-                terms += [(P.share[mine, p], v) for mine, v in S.mixed_by_customer[k, t]
-                          if (mine, p) in P.share]
-        rows[p, t] = (None, terms, cap * P.years[t])
-    _add_family(m, "export_cap", rows)
+        terms: Terms = [(1.0, v) for k, v in S.sales_by_product[p, t] if kind[k] == "export"]
+        for k in exporters:
+            terms += [(share[m, p], v) for m, v in S.mixed_by_customer[k, t] if (m, p) in share]
+        yield (p, t), terms, cap * years[t]
 
 
-def add_thorium_storage(m, P: Params, S: _Sums) -> None:
+@family("thorium_storage", "<=", cell=lambda R, i: ("settings", ("thorium_storage_t",), "value"),
+        relax_rank=5, meaning="+1 t of ThO2 storage in {0}")
+def thorium_storage(P, S) -> Iterator[Row]:
     """ThO2 from cracking fits in thorium storage (when settings.thorium_storage_t is set).
 
     For each t in PERIODS:
         sum_{m,c} th[m]*crack_t[m,c,t]  <=  thorium_storage_t * Y[t]
     """
-    if P.thorium_storage_t is None:
+    limit = P.thorium_storage_t
+    if limit is None:
         return
-    _add_family(m, "thorium_storage", {
-        (t,): (None, [(P.tho2_grade[mine], v) for c in P.CRACKING
-                      for mine, v in S.crack_by_plant[c, t] if P.tho2_grade[mine]],
-               P.thorium_storage_t * P.years[t])
-        for t in P.PERIODS})
+    grade, crack, years = P.tho2_grade, S.crack_by_plant, P.years
+    for t in P.PERIODS:
+        yield (t,), [(grade[m], v) for c in P.CRACKING for m, v in crack[c, t] if grade[m]], \
+            limit * years[t]
 
 
-def objective_terms(m: pyo.ConcreteModel, P: Params) -> Iterable[tuple[float, object]]:
-    """The coefficient of every variable in the objective of SPEC §3 (maximise)."""
-    df, Y = P.df, P.years
-    for (mine, t), v in m.mine_t.items():
-        yield -df[t] * P.mining_cost[mine], v
-    for (mine, c, t), v in m.crack_t.items():
-        yield -df[t] * (P.transport_cost[mine, c] + P.unit_cost[c]), v
-    for (_, k, t), v in m.mixed_sale_t.items():
-        d = (k, MRECL, t)
-        yield df[t] * (P.price[d] + P.policy_value[d]), v
-    for (_, s, t), v in m.separate_t.items():
-        yield -df[t] * P.unit_cost[s], v
-    for d, v in m.sale_t.items():
-        yield df[d[2]] * (P.price[d] + P.policy_value[d]), v
-    for (p, t), v in m.dispose_t.items():
-        yield -df[t] * P.disposal_cost[p], v
-    last = P.PERIODS[-1]
-    for (p, t), v in m.stock_t.items():
-        yield -df[t] * P.holding_cost[p] * Y[t] + (df[t] * P.terminal_value[p] if t == last else 0.0), v
-    for d, v in m.shortfall_t.items():
-        yield -df[d[2]] * P.shortfall_penalty[d], v
+FAMILY: dict[str, Family] = {f.name: f for f in FAMILY_SPECS}
+FAMILIES: tuple[str, ...] = tuple(FAMILY)
+"""Constraint family names, in build order."""
+BALANCES = frozenset(f.name for f in FAMILY_SPECS if f.balance)
+
+
+# --- the objective --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ObjectiveTerm:
+    """One part of the objective: a coefficient (present value per unit) on each column of
+    one variable. The parts add up to the objective; the summary reports each."""
+
+    part: str
+    var: str
+    coef: Callable[[Any, tuple], float]
+    doc: str
+
+
+def _demand_of(var: str, idx: tuple) -> tuple:
+    return idx if var == "sale_t" else (idx[1], MRECL, idx[2])
+
+
+def _sales_terms(part: str, column: str, doc: str) -> list[ObjectiveTerm]:
+    """``df[t] * column[k,q,t]`` on every column that sells to a demand row."""
+    return [ObjectiveTerm(part, var, lambda P, i, var=var: P.df[i[-1]] * getattr(P, column)[
+        _demand_of(var, i)], doc) for var in ("sale_t", "mixed_sale_t")]
+
+
+def _is_last(P, t: str) -> bool:
+    return t == P.PERIODS[-1]
+
+
+OBJECTIVE: tuple[ObjectiveTerm, ...] = (
+    *_sales_terms("revenue_pv", "price", "price x sold: cash"),
+    *_sales_terms("policy_value_pv", "policy_value", "policy value x sold: the planner's weight"),
+    ObjectiveTerm("penalties_pv", "shortfall_t", lambda P, i: -P.df[i[-1]] * P.shortfall_penalty[i],
+                  "shortfall penalty x tonnes short"),
+    ObjectiveTerm("cost_mining_pv", "mine_t", lambda P, i: -P.df[i[-1]] * P.mining_cost[i[0]],
+                  "mining cost x monazite mined"),
+    ObjectiveTerm("cost_transport_pv", "crack_t",
+                  lambda P, i: -P.df[i[-1]] * P.transport_cost[i[0], i[1]],
+                  "transport cost x monazite moved from mine to cracking plant"),
+    ObjectiveTerm("cost_cracking_pv", "crack_t", lambda P, i: -P.df[i[-1]] * P.unit_cost[i[1]],
+                  "cracking unit cost x monazite cracked"),
+    ObjectiveTerm("cost_separation_pv", "separate_t", lambda P, i: -P.df[i[-1]] * P.unit_cost[i[1]],
+                  "separation unit cost x t REO separated"),
+    ObjectiveTerm("cost_holding_pv", "stock_t",
+                  lambda P, i: -P.df[i[-1]] * P.holding_cost[i[0]] * P.years[i[-1]],
+                  "holding cost per year x years x end-of-period stock"),
+    ObjectiveTerm("cost_disposal_pv", "dispose_t", lambda P, i: -P.df[i[-1]] * P.disposal_cost[i[0]],
+                  "disposal cost x tonnes disposed of"),
+    ObjectiveTerm("terminal_value_pv", "stock_t",
+                  lambda P, i: P.df[i[-1]] * P.terminal_value[i[0]] if _is_last(P, i[-1]) else 0.0,
+                  "terminal value x stock left at the end of the last period"),
+)
+PARTS: tuple[str, ...] = tuple(dict.fromkeys(t.part for t in OBJECTIVE))
+
+
+def term_coefs(P, term: ObjectiveTerm, index: Iterable[tuple]) -> list[float]:
+    """The coefficients of one objective term over the given columns of its variable."""
+    return [term.coef(P, i) for i in index]
+
+
+# --- effective parameters and the build -----------------------------------------------------
+
+def model_params(inputs: ModelInputs, strict: bool | None = None) -> Params:
+    """The parameters the model is built from: the inputs', with ``strict`` if given."""
+    from dataclasses import replace
+
+    P = inputs.params
+    return P if strict is None or bool(strict) == P.strict else replace(P, strict=bool(strict))
+
+
+def model_rows(P: Params, sums: Sums | None = None, *, trace: bool = False
+               ) -> dict[str, tuple[list[Row], frozenset[str]]]:
+    """Every family's rows with terms (rows without terms constrain nothing and are dropped),
+    and with ``trace`` the Params fields each family read."""
+    sums = sums or Sums(P)
+    out = {}
+    for fam in FAMILY_SPECS:
+        tracer = Tracer(P) if trace else None
+        rows = [r for r in fam.rows(tracer or P, sums.view(tracer)) if r[1]]
+        out[fam.name] = (rows, frozenset(tracer.read) if tracer else frozenset())
+    return out
+
+
+def objective_coefs(P: Params, indexes: Mapping[str, list[tuple]]) -> dict[VarKey, float]:
+    """Total objective coefficient of every column (the sum of the parts on it)."""
+    total: dict[VarKey, float] = defaultdict(float)
+    for term in OBJECTIVE:
+        for i, c in zip(indexes[term.var], term_coefs(P, term, indexes[term.var])):
+            total[term.var, i] += c
+    return total
+
+
+def build_model(inputs: ModelInputs, *, strict: bool | None = None):
+    """The Pyomo model of ``inputs`` (strict from settings unless given)."""
+    import pyomo.environ as pyo
+    from pyomo.core.expr.numeric_expr import LinearExpression
+
+    P = model_params(inputs, strict)
+    m = pyo.ConcreteModel(name="irel_allocation")
+    indexes = {v.name: v.index(P) for v in VARIABLE_SPECS}
+    for v in VARIABLE_SPECS:
+        setattr(m, v.name, pyo.Var(indexes[v.name], domain=pyo.NonNegativeReals, doc=v.doc))
+    comps = {name: getattr(m, name) for name in VARIABLES}
+
+    def lin(terms: Terms) -> LinearExpression:
+        return LinearExpression(linear_coefs=[c for c, _ in terms],
+                                linear_vars=[comps[name][i] for _, (name, i) in terms])
+
+    for fam, (rows, _) in zip(FAMILY_SPECS, model_rows(P).values()):
+        if not rows:
+            continue
+        by_index = {idx: (terms, rhs) for idx, terms, rhs in rows}
+
+        def rule(_, *idx, fam=fam, by_index=by_index):
+            terms, rhs = by_index[idx]
+            return (rhs if fam.sense in (">=", "=") else None, lin(terms),
+                    rhs if fam.sense in ("<=", "=") else None)
+        setattr(m, fam.name, pyo.Constraint(list(by_index), rule=rule, doc=fam.doc))
+    coefs = [(c, key) for key, c in objective_coefs(P, indexes).items() if c]
+    m.objective = pyo.Objective(expr=lin(coefs), sense=pyo.maximize)
+    return m
 
 
 def build_lp(inputs: ModelInputs, *, strict: bool | None = None, timings=None):
@@ -317,27 +598,3 @@ def build_lp(inputs: ModelInputs, *, strict: bool | None = None, timings=None):
     if timings is not None:
         timings.build, timings.compile = built - start, time.perf_counter() - built
     return lp
-
-
-def build_model(inputs: ModelInputs, *, strict: bool | None = None) -> pyo.ConcreteModel:
-    """Build the Pyomo model of SPEC §3 for ``inputs`` (strict from settings unless given)."""
-    strict = inputs.strict if strict is None else strict
-    P = inputs.params
-    m = pyo.ConcreteModel(name="irel_allocation")
-    add_variables(m, P, strict)
-    S = _Sums(m, P)
-    add_mine_capacity(m, P, S)
-    add_mine_dispatch(m, P, S)
-    add_cracking_capacity(m, P, S)
-    add_mixed_balance(m, P, S)
-    add_separation_capacity(m, P, S)
-    add_product_line_cap(m, P, S)
-    add_product_balance(m, P, S)
-    add_storage_capacity(m, P, S)
-    add_demand_max(m, P, S)
-    add_demand_min(m, P, S, strict)
-    add_export_cap(m, P, S)
-    add_thorium_storage(m, P, S)
-    coefs = [(c, v) for c, v in objective_terms(m, P) if c]
-    m.objective = pyo.Objective(expr=_lin(coefs), sense=pyo.maximize)
-    return m

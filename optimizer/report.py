@@ -45,49 +45,14 @@ class Values:
 
 # --- constraint descriptions: source cell and business meaning of the dual ----------------
 
-def _source(inputs: ModelInputs, family: str, idx: tuple) -> str:
-    rows = inputs.rows
-    profile = rows["capacity_profile"]
-    if family == "mine_capacity":
-        m, t = idx
-        return (inputs.cell("capacity_profile", profile[(m, t)], "capacity_t") if (m, t) in profile
-                else inputs.cell("mines", rows["mines"].get((m,)), "capacity_t"))
-    if family in ("cracking_capacity", "separation_capacity"):
-        c, t = idx
-        return (inputs.cell("capacity_profile", profile[(c, t)], "capacity_t") if (c, t) in profile
-                else inputs.cell("plants", rows["plants"].get((c,)), "capacity_t"))
-    if family in ("mine_dispatch", "mixed_balance"):
-        return inputs.cell("mines", rows["mines"].get((idx[0],)), "mine")
-    if family == "product_line_cap":
-        return inputs.cell("product_caps", rows["product_caps"].get(idx), "max_t")
-    if family == "product_balance":
-        return inputs.cell("products", rows["products"].get((idx[0],)), "initial_stock_t")
-    if family == "storage_capacity":
-        return inputs.cell("products", rows["products"].get((idx[0],)), "storage_capacity_t")
-    if family in ("demand_max", "demand_min"):
-        col = "max_t" if family == "demand_max" else "min_t"
-        return inputs.cell("demand", rows["demand"].get(idx), col)
-    if family == "export_cap":
-        return inputs.cell("export_caps", rows["export_caps"].get(idx), "max_t")
-    if family == "thorium_storage":
-        return "settings: thorium_storage_t"
-    return ""
+def source_cell(inputs: ModelInputs, family: str, idx: tuple) -> str:
+    """The input cell a row's right-hand side comes from, as its family declares it."""
+    from .model import FAMILY
 
-
-MEANING = {
-    "mine_capacity": "+1 t monazite of capacity at mine {0} in {1}",
-    "mine_dispatch": "+1 t monazite appearing at mine {0} in {1}, already mined",
-    "cracking_capacity": "+1 t monazite of cracking capacity at {0} in {1}",
-    "mixed_balance": "+1 t REO of MRECL from mine {0} in {1}",
-    "separation_capacity": "+1 t REO of separation capacity at {0} in {1}",
-    "product_line_cap": "+1 t of {1} line capacity at {0} in {2}",
-    "product_balance": "+1 t of {0} in stock in {1}",
-    "storage_capacity": "+1 t of {0} storage in {1}",
-    "demand_max": "+1 t of {1} that {0} would take in {2}",
-    "demand_min": "+1 t of {1} that {0} must receive in {2}",
-    "export_cap": "+1 t of {0} export cap in {1}",
-    "thorium_storage": "+1 t of ThO2 storage in {0}",
-}
+    sheet, key, column = FAMILY[family].cell(inputs.rows, idx)
+    if sheet == "settings":
+        return f"settings: {key[0]}"
+    return inputs.cell(sheet, inputs.rows.get(sheet, {}).get(key), column)
 
 
 def constraint_table(inputs: ModelInputs, lp: LpData, sol: LpSolution,
@@ -98,19 +63,21 @@ def constraint_table(inputs: ModelInputs, lp: LpData, sol: LpSolution,
     slack = np.where(lp.row_sense < 0, sol.activity - rhs, rhs - sol.activity)
     slack = np.where(lp.row_sense == 0, 0.0, slack)
     binding = (lp.row_sense == 0) | (np.abs(slack) <= 1e-6 * np.maximum(1.0, np.abs(rhs)))
+    from .model import FAMILY
+
     rows = []
     for i, (family, idx) in enumerate(lp.row_keys):
         rows.append({
             "family": family,
             "index": ", ".join(map(str, idx)),
-            "source": _source(inputs, family, idx),
+            "source": source_cell(inputs, family, idx),
             "sense": {1: "<=", -1: ">=", 0: "="}[int(lp.row_sense[i])],
             "activity": float(sol.activity[i]),
             "rhs": float(rhs[i]),
             "slack": max(0.0, float(slack[i])),
             "binding": "yes" if binding[i] else "no",
             "dual": float(sol.dual[i]) + 0.0,
-            "meaning": "value of " + MEANING[family].format(*idx),
+            "meaning": "value of " + FAMILY[family].meaning.format(*idx),
         })
     frame = pd.DataFrame(rows)
     if ranges is not None:
@@ -274,36 +241,27 @@ def _period_sort(frame: pd.DataFrame, periods: list[str], by: list[str]) -> pd.D
         .reset_index(drop=True)
 
 
-def objective_parts(inputs: ModelInputs, lp: LpData, sol: LpSolution) -> dict[str, float]:
+def part_vectors(P: Params, lp: LpData) -> dict[str, np.ndarray]:
+    """Each part of the objective as a vector over the LP's columns (they sum to ``lp.c``)."""
+    from .model import OBJECTIVE, PARTS, term_coefs
+
+    by_var: dict[str, tuple[list[int], list[tuple]]] = defaultdict(lambda: ([], []))
+    for j, (name, idx) in enumerate(lp.col_keys):
+        by_var[name][0].append(j)
+        by_var[name][1].append(idx)
+    parts = {part: np.zeros(len(lp.c)) for part in PARTS}
+    for term in OBJECTIVE:
+        cols, index = by_var.get(term.var, ([], []))
+        if cols:
+            parts[term.part][cols] += term_coefs(P, term, index)
+    return parts
+
+
+def objective_parts(inputs: ModelInputs, lp: LpData, sol: LpSolution,
+                    params: Params | None = None) -> dict[str, float]:
     """Present value of each part of the objective; they add up to the objective."""
-    P = inputs.params
-    v = Values(lp, sol)
-    df, Y = P.df, P.years
-    parts: dict[str, float] = defaultdict(float)
-    for (k, q, t) in P.DEMAND:
-        tonnes = (sum(v("mixed_sale_t", m, k, t) for m in P.MINES) if q == MRECL
-                  else v("sale_t", k, q, t))
-        parts["revenue_pv"] += df[t] * P.price[k, q, t] * tonnes
-        parts["policy_value_pv"] += df[t] * P.policy_value[k, q, t] * tonnes
-        parts["penalties_pv"] -= df[t] * P.shortfall_penalty[k, q, t] * v("shortfall_t", k, q, t)
-    for t in P.PERIODS:
-        for m in P.MINES:
-            parts["cost_mining_pv"] -= df[t] * P.mining_cost[m] * v("mine_t", m, t)
-        for (m, c) in P.ROUTES:
-            x = v("crack_t", m, c, t)
-            parts["cost_transport_pv"] -= df[t] * P.transport_cost[m, c] * x
-            parts["cost_cracking_pv"] -= df[t] * P.unit_cost[c] * x
-        for m in P.MINES:
-            for s in P.SEPARATION:
-                parts["cost_separation_pv"] -= df[t] * P.unit_cost[s] * v("separate_t", m, s, t)
-        for p in P.PRODUCTS:
-            parts["cost_holding_pv"] -= df[t] * P.holding_cost[p] * Y[t] * v("stock_t", p, t)
-            if p in P.disposal_cost:
-                parts["cost_disposal_pv"] -= df[t] * P.disposal_cost[p] * v("dispose_t", p, t)
-    last = P.PERIODS[-1]
-    parts["terminal_value_pv"] = sum(df[last] * P.terminal_value[p] * v("stock_t", p, last)
-                                     for p in P.PRODUCTS)
-    return dict(parts)
+    P = params or inputs.params
+    return {part: float(v @ sol.x) for part, v in part_vectors(P, lp).items()}
 
 
 def summary_table(inputs: ModelInputs, sol: LpSolution, tables: dict[str, pd.DataFrame],

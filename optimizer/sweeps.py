@@ -22,6 +22,7 @@ identical for any ``workers``, local or Dask.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import sys
 import threading
@@ -73,15 +74,21 @@ class Worker:
         else:
             self.basis = self.h.getBasis()
         self.base = base
+        self.reset = True
 
-    def solve(self, edits: Edits, *, from_base: bool = False) -> dict[str, Any]:
+    def start_chunk(self) -> None:
+        """The next hot scenario starts from the base case's optimal basis."""
+        self.reset = True
+
+    def solve(self, edits: Edits) -> dict[str, Any]:
         """Apply the edits, re-solve hot, read KPIs, undo the edits.
 
         The re-solve starts from the previous scenario's basis, or from the base case's
-        optimal basis with ``from_base`` (done at the start of every chunk).
+        optimal basis for the first hot scenario of a chunk (:meth:`start_chunk`).
         """
         h, lp = self.h, self.engine.lp
-        if from_base and self.basis is not None:
+        if self.reset and self.basis is not None:
+            self.reset = False
             h.clearSolver()  # forget pricing weights and factors of earlier chunks
             h.setBasis(self.basis)
         rows, costs = edits.rows, edits.costs
@@ -114,25 +121,16 @@ class Worker:
         x = np.asarray(sol.col_value)
         dual = np.asarray(sol.row_dual)
 
-        def vec(name: str, base: np.ndarray) -> np.ndarray:
-            changed = edits.kpi.get(name)
-            if not changed:
-                return base
-            v = base.copy()
-            v[list(changed)] = list(changed.values())
-            return v
-
+        w = edits.kpi  # the scenario's weights: objective parts, NdPr content, treaty rows
         row["objective"] = float(info.objective_function_value)
-        row["revenue_pv"] = float(vec("revenue", e.revenue) @ x)
-        row["policy_value_pv"] = float(vec("policy", e.policy) @ x)
-        row["penalties_pv"] = 0.0 - float(vec("penalty", e.penalty) @ x)
-        total = float(e.ndpr_all @ x)
-        row["domestic_ndpr_share"] = float(e.ndpr_domestic @ x) / total if total > 1e-9 else None
-        if e.treaty_rows:
-            mins = e.treaty_min.copy()
-            for k, v in edits.treaty_min.items():
-                mins[k] = v
-            delivered = np.array([x[e.cols_of_demand[d]].sum() for d in e.treaty_rows])
+        row["revenue_pv"] = float(w.parts["revenue_pv"] @ x)
+        row["policy_value_pv"] = float(w.parts["policy_value_pv"] @ x)
+        row["penalties_pv"] = float(w.parts["penalties_pv"] @ x) + 0.0
+        total = float(w.ndpr_all @ x)
+        row["domestic_ndpr_share"] = float(w.ndpr_domestic @ x) / total if total > 1e-9 else None
+        if len(w.treaty_min):
+            mins = w.treaty_min
+            delivered = np.array([x[cols].sum() for cols in w.treaty_cols])
             committed = mins.sum()
             row["treaty_fulfilment_pct"] = (100.0 * np.minimum(delivered, mins).sum() / committed
                                             if committed > 1e-9 else None)
@@ -149,38 +147,42 @@ class Worker:
 
 
 def _solve_one(engine: SweepEngine, worker: Worker, scenario: Scenario,
-               from_base: bool) -> dict[str, Any]:
+               ) -> dict[str, Any]:
     """The comparison row of one scenario: fast path if possible, else rebuilt."""
     origin = f"scenario {scenario.name}"
+    strict = engine.strict
     try:
         try:
-            overlay = resolve_cells(engine, scenario.changes)
-            check_cells(engine, overlay, origin)
+            overlay = check_cells(engine, resolve_cells(engine, scenario.changes), origin)
             edits = engine.edits(overlay)
         except StructuralChange:
-            row = _rebuild(engine, scenario)
+            row, strict = _rebuild(engine, scenario)
         else:
-            row = worker.solve(edits, from_base=from_base)
-            row["path"] = "hot"
+            row = worker.solve(edits)
+            row["path"], strict = "hot", edits.strict
     except IrelError as exc:
         row = {"status": "invalid", "explanation": str(exc), "path": "none"}
-    if row.get("status") == "infeasible" and engine.strict and "explanation" not in row:
+    if row.get("status") == "infeasible" and strict and "explanation" not in row:
         row["explanation"] = _explain(engine, scenario)
     return row
 
 
-def _rebuild(engine: SweepEngine, scenario: Scenario) -> dict[str, Any]:
-    """Apply the changes to the inputs, validate, build and solve from scratch."""
+def _rebuild(engine: SweepEngine, scenario: Scenario) -> tuple[dict[str, Any], bool]:
+    """Apply the changes to the inputs, validate, build and solve from scratch.
+
+    Returns the comparison row and whether the scenario was solved strict: ``--strict``
+    if given, else the scenario's own settings (a scenario may change settings.strict).
+    """
     from .changes import apply_changes
 
     changed = scenario.rebuilt or apply_changes(engine.inputs, scenario.changes)
-    sub = SweepEngine(changed, strict=engine.strict)
+    sub = SweepEngine(changed, strict=engine.strict_override)
     start = time.perf_counter()
     worker = Worker(sub)
     row = worker._kpis(Edits(sub))
     row["seconds"] = time.perf_counter() - start
     row["path"] = "rebuilt"
-    return row
+    return row, sub.strict
 
 
 def _explain(engine: SweepEngine, scenario: Scenario) -> str:
@@ -219,29 +221,38 @@ def _run_chunk(chunk: list[tuple[int, Scenario]], engine: SweepEngine | None = N
     """Solve a chunk in order, the first scenario from the base basis, the rest hot."""
     engine = engine if engine is not None else _SHARED["engine"]
     worker = _worker_for(engine)
-    return [(n, _solve_one(engine, worker, s, from_base=(k == 0)))
-            for k, (n, s) in enumerate(chunk)]
+    worker.start_chunk()
+    return [(n, _solve_one(engine, worker, s)) for n, s in chunk]
 
 
 def prevalidate(engine: SweepEngine, scenarios: Sequence[Scenario]) -> None:
     """Check every scenario before anything is solved; raise InputError listing all bad ones.
 
-    Each distinct change's own cells are checked once; checks between cells (max_t ≥ min_t)
-    run on each scenario's changes together, since a pair such as min 0 and max 0 is valid
-    only as a pair. A scenario that needs a rebuild is validated whole, and the validated
-    inputs are kept for the rebuild.
+    Each distinct change's own cells are checked once, and its filter values against the
+    ids of their columns; checks between cells (max_t ≥ min_t) run on each scenario's
+    changes together, since a pair such as min 0 and max 0 is valid only as a pair. A
+    scenario may change each cell once (checked once per distinct list of paths). A
+    scenario that needs a rebuild is validated whole, and the validated inputs are kept
+    for the rebuild.
     """
-    from .changes import apply_changes
+    from .changes import apply_changes, check_conflicts
+    from .validate import _ref_sets
 
+    refs = _ref_sets(engine.inputs.frames)
     checked: dict[tuple, str | None] = {}
+    shapes: set[tuple] = set()  # path lists already checked for cells changed twice
     problems: dict[str, list[str]] = {}  # message -> scenarios it occurs in
     for scenario in scenarios:
         try:
             try:
+                shape = tuple((c.path, c.mode) for c in scenario.changes)
+                if shape not in shapes:  # once per shape, even when it fails
+                    shapes.add(shape)
+                    check_conflicts(engine.inputs, scenario.changes)
                 for change in scenario.changes:
                     key = (change.path, repr(change.value), change.mode)
                     if key not in checked:
-                        checked[key] = _check_change(engine, change)
+                        checked[key] = _check_change(engine, change, refs)
                     if checked[key]:
                         problems.setdefault(checked[key], []).append(scenario.name)
                 if len(scenario.changes) > 1 and not any(
@@ -263,12 +274,24 @@ def prevalidate(engine: SweepEngine, scenarios: Sequence[Scenario]) -> None:
                          + (f"\n... and {more} more problems" if more else ""))
 
 
-def _check_change(engine: SweepEngine, change: Change) -> str | None:
-    """The problem with one change's own cells, or None (StructuralChange passes through)."""
+def _check_change(engine: SweepEngine, change: Change,
+                  refs: Mapping[str, set[str]] | None = None) -> str | None:
+    """The problem with one change's own cells, or None (StructuralChange passes through).
+
+    ``refs`` (the ids of the input) lets filter values on id columns be checked too: a
+    filter naming no customer must not silently match every row.
+    """
+    from .changes import _matching_rows, parse_path
+    from .schema import SHEET_BY_NAME
+
     try:
+        if refs is not None:
+            cp = parse_path(change.path, change.origin)
+            _matching_rows(engine.inputs.frames[cp.sheet], SHEET_BY_NAME[cp.sheet], cp,
+                           list(engine.P.PERIODS), change.origin, refs=refs)
         overlay = resolve_cells(engine, [change])
-        check_cells(engine, overlay, change.origin, cross=False)
-        engine.edits(overlay)
+        typed = check_cells(engine, overlay, change.origin, cross=False)
+        engine.edits(overlay if typed is None else typed)  # check_cells may return them typed
     except InputError as exc:
         return f"change {change.describe()}: {exc}"
     return None
@@ -341,9 +364,19 @@ def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], *, workers
 
 # --- building scenarios -------------------------------------------------------------------
 
-def parse_values(text: str, option: str) -> list[Any]:
+MAX_SCENARIOS = 10_000
+"""Largest sweep run without ``--max-scenarios`` (about ten minutes of hot re-solves on the
+base case); a bigger request is refused before anything is built or solved."""
+
+
+def _too_many(count: float, what: str, limit: int) -> InputError:
+    return InputError(f"{what} asks for {count:,.0f} scenarios, more than the limit of "
+                      f"{limit:,}; use fewer values, or raise the limit with --max-scenarios N")
+
+
+def parse_values(text: str, option: str, *, limit: int | None = MAX_SCENARIOS) -> list[Any]:
     """VALUES: ``a,b,c`` or ``start:stop:count`` (inclusive, evenly spaced); ``blank``
-    stands for an empty cell."""
+    stands for an empty cell. A count above ``limit`` is refused before any value is made."""
     from .validate import _Bad, to_number
 
     parts = text.split(":")
@@ -353,11 +386,23 @@ def parse_values(text: str, option: str) -> list[Any]:
         except _Bad:
             raise InputError(f"{option}: cannot read {text!r} as start:stop:count") from None
         if count < 1 or not float(count).is_integer():
-            raise InputError(f"{option}: count in {text!r} must be a whole number ≥ 1")
+            raise InputError(f"{option}: count in {text!r} must be a whole number ≥ 1, "
+                             f"got {parts[2].strip()}")
+        if limit is not None and count > limit:
+            raise _too_many(count, option, limit)
+        if count == 1 and start != stop:
+            raise InputError(f"{option}: {text!r} has one value but start ≠ stop; "
+                             f"use a count ≥ 2, or the single value {parts[0].strip()}")
         return [float(v) for v in np.linspace(start, stop, int(count))]
-    values = [v.strip() for v in text.split(",") if v.strip()]
-    if not values:
-        raise InputError(f"{option}: no values in {text!r}")
+    if len(parts) > 1:
+        raise InputError(f"{option}: cannot read {text!r}; expected a,b,c or start:stop:count "
+                         "(e.g. 0:2500:11)")
+    values = [v.strip() for v in text.split(",")]
+    if not any(values):
+        raise InputError(f"{option}: no values in {text!r}; expected a,b,c or "
+                         "start:stop:count")
+    if not all(values):
+        raise InputError(f"{option}: empty value in {text!r}; write blank for an empty cell")
     out: list[Any] = []
     for v in values:
         if v.lower() == "blank":  # an empty cell, e.g. a pending mine never approved
@@ -371,16 +416,30 @@ def parse_values(text: str, option: str) -> list[Any]:
 
 
 def grid(axes: Sequence[tuple[str, str, list[Any]]], *, zip_axes: bool = False,
-         origin: str = "sweep axis") -> list[Scenario]:
-    """Scenarios from ``(path, mode, values)`` axes: the cartesian product, or zipped."""
+         origin: str = "sweep axis", max_scenarios: int | None = MAX_SCENARIOS) -> list[Scenario]:
+    """Scenarios from ``(path, mode, values)`` axes: the cartesian product, or zipped.
+
+    More than ``max_scenarios`` combinations are refused before any is made.
+    """
+    if not axes:
+        raise InputError("a sweep needs at least one axis (a path and its values)")
+    for path, _, values in axes:
+        if not values:
+            raise InputError(f"sweep axis {path!r} has no values")
     if zip_axes:
         lengths = {len(v) for _, _, v in axes}
         if len(lengths) > 1:
             raise InputError("--zip needs the same number of values for every option; got "
                              + ", ".join(f"{p}: {len(v)}" for p, _, v in axes))
-        combos = list(zip(*(v for _, _, v in axes)))
+        count = len(axes[0][2])
     else:
-        combos = list(itertools.product(*(v for _, _, v in axes)))
+        count = math.prod(len(v) for _, _, v in axes)
+    if max_scenarios is not None and count > max_scenarios:
+        sizes = " × ".join(str(len(v)) for _, _, v in axes)
+        raise _too_many(count, f"the sweep ({sizes} values)" if len(axes) > 1 else "the sweep",
+                        max_scenarios)
+    combos = zip(*(v for _, _, v in axes)) if zip_axes else \
+        itertools.product(*(v for _, _, v in axes))
     scenarios = []
     for n, combo in enumerate(combos, 1):
         changes = [Change(path, value, mode, f"{origin} --{mode} {path}={value}")
@@ -393,33 +452,48 @@ def grid(axes: Sequence[tuple[str, str, list[Any]]], *, zip_axes: bool = False,
 
 def named_scenarios(inputs: ModelInputs, only: Iterable[str] | None = None) -> list[Scenario]:
     """The named scenarios of the workbook's ``scenarios`` sheet (optionally some only)."""
-    from .changes import scenario_changes, scenario_names
+    from .changes import _unknown, scenario_changes, scenario_names
 
     names = scenario_names(inputs)
-    if only:
-        unknown = [n for n in only if n not in names]
+    if only is not None:
+        only = list(only)
+        unknown = [n for n in dict.fromkeys(only) if n not in names]
         if unknown:
-            raise InputError(f"unknown scenario(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(names) or 'none'}")
+            raise InputError("\n".join(
+                f"--only: {_unknown('scenario', str(n), names)}" for n in unknown))
+        if not only:
+            raise InputError("--only needs at least one scenario name")
         names = [n for n in names if n in set(only)]
-    return [Scenario(n, scenario_changes(inputs, n),
-                     {"changes": "; ".join(c.describe() for c in scenario_changes(inputs, n))})
-            for n in names]
+    scenarios = []
+    for name in names:
+        changes = scenario_changes(inputs, name)
+        scenarios.append(Scenario(name, changes,
+                                  {"changes": "; ".join(c.describe() for c in changes)}))
+    return scenarios
 
 
 def sweep(inputs: ModelInputs, changes: Mapping[str, Sequence[Any]] | Sequence[Scenario],
           workers: int = 1, *, mode: str = "set", zip_axes: bool = False,
-          strict: bool | None = None, dask_address: str | None = None) -> pd.DataFrame:
+          strict: bool | None = None, dask_address: str | None = None,
+          max_scenarios: int | None = MAX_SCENARIOS) -> pd.DataFrame:
     """Solve a sweep and return one comparison row per scenario (the base case first).
 
     ``changes`` maps change paths to the values to try (``{"demand.min_t[customer=X_TREI]":
     [0, 500, 1000]}``); several paths form the cartesian product, or pairs with
-    ``zip_axes``. A list of :class:`Scenario` is also accepted.
+    ``zip_axes``. A list of :class:`Scenario` is also accepted. More than
+    ``max_scenarios`` scenarios (None: no limit) are refused before anything is solved.
     """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError(f"workers must be a whole number ≥ 1, got {workers!r}")
+    if mode not in ("set", "scale", "add"):
+        raise InputError(f"mode must be set, scale or add, got {mode!r}")
     if isinstance(changes, Mapping):
-        scenarios = grid([(p, mode, list(v)) for p, v in changes.items()], zip_axes=zip_axes)
+        scenarios = grid([(p, mode, list(v)) for p, v in changes.items()], zip_axes=zip_axes,
+                         max_scenarios=max_scenarios)
     else:
         scenarios = list(changes)
+        if max_scenarios is not None and len(scenarios) > max_scenarios:
+            raise _too_many(len(scenarios), "the sweep", max_scenarios)
     return run_scenarios(inputs, scenarios, workers=workers, strict=strict,
                          dask_address=dask_address)
 

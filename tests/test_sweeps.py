@@ -44,15 +44,6 @@ KPIS = ["objective", "revenue_pv", "policy_value_pv", "penalties_pv", "domestic_
         "treaty_fulfilment_pct", "treaty_shortfall_t"]
 
 
-def edit_handlers() -> dict:
-    handlers = getattr(sweeps, "EDIT_HANDLERS", None)
-    if handlers is None:  # moved to optimizer.edits
-        from optimizer import edits
-
-        handlers = edits.EDIT_HANDLERS
-    return handlers
-
-
 # ---------------------------------------------------------------- fixtures
 
 
@@ -122,7 +113,6 @@ HOT = [
     (TREI_MIN, 1500, "set"),
     ("demand.min_t[customer=D_SCHEME, period=FY2029]", 400, "set"),
     ("demand.max_t[customer=D_MIDWEST, period=FY2029]", 200, "set"),
-    ("demand.max_t[customer=X_TREI, period>=FY2030]", None, "set"),  # a limit removed
     (NDPR_PRICE, 1.2, "scale"),
     ("demand.price[customer=X_TREI]", 14000, "set"),
     ("demand.policy_value[customer=D_STRAT]", 75000, "set"),
@@ -144,18 +134,21 @@ HOT = [
     ("product_caps.max_t[plant=P_RED, product=NdPr]", 0.3, "scale"),
     ("export_caps.max_t[product=NdPr, period=FY2027]", 100, "set"),
     ("products.storage_capacity_t[product=NdPr]", 200, "set"),
-    ("products.storage_capacity_t[product=HRE]", None, "set"),
     ("products.initial_stock_t[product=NdPr]", 100, "set"),
     ("products.holding_cost[product=NdPr]", 10000, "set"),
     ("products.terminal_value[product=NdPr]", 120000, "set"),
     ("products.disposal_cost[product=Ce]", 1000, "set"),
     ("settings.value[key=thorium_storage_t]", 600, "set"),
-    ("settings.value[key=thorium_storage_t]", None, "set"),  # unlimited
     ("settings.value[key=default_shortfall_penalty]", 10, "set"),
+    ("settings.value[key=discount_rate]", 0.03, "set"),  # discounting moves costs only
+    ("periods.years[period=FY2031]", 2, "set"),  # every per-year figure x 2 in FY2031
+    ("customers.treaty[customer=X_TREI]", "no", "set"),  # KPIs only: no LP edit
 ]
 # Changes that alter the model's structure: rebuilt from scratch.
 REBUILT = [
-    ("settings.value[key=discount_rate]", 0.03, "set"),
+    ("demand.max_t[customer=X_TREI, period>=FY2030]", None, "set"),  # a limit removed
+    ("products.storage_capacity_t[product=HRE]", None, "set"),  # a limit removed
+    ("settings.value[key=strict]", "true", "set"),  # no shortfall columns
     ("export_caps.max_t[product=NdPr, period=FY2029]", 50, "set"),  # creates the row
     ("demand.max_t[customer=D_STRAT]", 100, "set"),  # blank limit becomes a number
     ("products.disposal_cost[product=NdPr]", 100, "set"),  # disposal switched on
@@ -203,11 +196,20 @@ def full_solves(prepared) -> dict:
             for s in SCENARIOS}
 
 
-def test_the_hot_list_covers_every_mapped_column():
-    covered = {tuple(parse.split("[")[0].split(".")) for parse, _, _ in HOT}
-    assert set(edit_handlers()) <= covered, set(edit_handlers()) - covered
-    keys = {p.split("key=")[1].rstrip("]") for p, _, _ in HOT if p.startswith("settings")}
-    assert keys == {"thorium_storage_t", "default_shortfall_penalty"}
+def test_the_lists_cover_every_model_input_column():
+    """Every column the model reads (not ids, keys or display text) is changed at least once."""
+    from optimizer.schema import SHEETS
+
+    covered = {tuple(p.split("[")[0].split(".")) for p, _, _ in HOT + REBUILT}
+    covered |= {tuple(c.path.split("[")[0].split(".")) for c in COMPOSITION_PAIR}
+    wanted = {(s.name, c.name) for s in SHEETS if s.name not in ("scenarios", "settings", "uncertainty")
+              for c in s.columns if c.name not in s.keys and c.name not in ("period", "name", "country")
+              and not (s.name == "periods" and c.name == "discount_factor")
+              and not (s.name, c.name) in {("plants", "stage"), ("customers", "kind"),
+                                            ("mines", "reo_grade"), ("mines", "tho2_grade")}}
+    assert wanted <= covered, wanted - covered
+    keys = {p.split("key=")[1].rstrip("]") for p, _, _ in HOT + REBUILT if p.startswith("settings")}
+    assert keys >= {"thorium_storage_t", "default_shortfall_penalty", "discount_rate", "strict"}
 
 
 def test_the_base_row_comes_first_and_equals_a_full_solve(swept, prepared):
@@ -284,11 +286,13 @@ def test_the_result_frame_columns(swept):
 
 
 def test_hot_resolves_take_a_small_fraction_of_the_cold_iterations(base, engine):
+    """A minimum of 0 has no demand_min row (and no shortfall column), so that one scenario
+    is rebuilt; every other value only moves the row's bound."""
     frame = run_scenarios(base, trei_grid("0:2500:20"), engine=engine)
     cold = frame.loc[0, "iterations"]  # the base row: a cold solve
-    hot = frame["iterations"].iloc[1:]
     assert cold > 20
-    assert (frame["path"].iloc[1:] == "hot").all()
+    assert list(frame["path"].iloc[1:]) == ["rebuilt"] + ["hot"] * 19
+    hot = frame["iterations"].iloc[2:]
     assert hot.mean() <= 0.05 * cold, (hot.mean(), cold, list(hot))
 
 
@@ -299,7 +303,7 @@ def test_hot_resolves_take_a_small_fraction_of_the_cold_iterations(base, engine)
 def isolated(base) -> pd.DataFrame:
     scenarios = [Scenario("fine", [Change(TREI_MIN, 500)]),
                  *named_scenarios(base, ["conserve_ndpr", "breach"]),
-                 Scenario("fine_rebuilt", [Change("settings.value[key=discount_rate]", 0.05)])]
+                 Scenario("fine_rebuilt", [Change("plants.recovery[plant=P_RED]", 0.9)])]
     return run_scenarios(base, scenarios, strict=True).set_index("scenario")
 
 
@@ -328,7 +332,7 @@ def test_a_min_max_pair_valid_only_together_is_accepted(base, engine):
     pair = Scenario("pair", [Change("demand.min_t[customer=X_TREI]", 0),
                              Change("demand.max_t[customer=X_TREI]", 0)])
     frame = run_scenarios(base, [pair], engine=engine)
-    assert frame.loc[1, "status"] == "optimal" and frame.loc[1, "path"] == "hot"
+    assert frame.loc[1, "status"] == "optimal" and frame.loc[1, "path"] == "rebuilt"  # min 0: no row
 
 
 def test_strict_infeasible_row_is_explained(isolated):
@@ -626,7 +630,7 @@ def test_readme_sweep_trei_minimum(capsys, tmp_path, base_copy):
     assert len(results) == 12
     assert list(results[TREI_MIN].iloc[1:]) == [250.0 * i for i in range(11)]
     assert (results["status"] == "optimal").all()
-    assert (results["path"].iloc[1:] == "hot").all()
+    assert list(results["path"].iloc[1:]) == ["rebuilt"] + ["hot"] * 10  # min 0: no row
     objective = results["objective"].iloc[1:].to_numpy()
     assert (objective[1:] <= objective[:-1] + 1e-6).all()  # a higher minimum never helps
 
