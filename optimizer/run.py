@@ -5,14 +5,19 @@ from __future__ import annotations
 import hashlib
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .errors import SolverError
 from .highs import LpData, LpSolution, Timings, new_highs, run_highs
 from .inputs import ModelInputs
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .changes import Change
 
 
 @dataclass
@@ -38,6 +43,9 @@ class Result:
     """Pre-solve domain checks that found a likely conflict (supply vs minimums, ...)."""
     lp: LpData | None = field(default=None, repr=False)
     solution: LpSolution | None = field(default=None, repr=False)
+    base: Result | None = field(default=None, repr=False)
+    """The base case (no scenario, no changes) when solved with ``with_base``: the writer's
+    ``vs_base`` sheet compares against it."""
 
     @property
     def optimal(self) -> bool:
@@ -45,7 +53,8 @@ class Result:
 
 
 def solve(inputs: ModelInputs, *, strict: bool | None = None, scenario: str | None = None,
-          sensitivity: bool = True, verbose: bool = False) -> Result:
+          sensitivity: bool = True, verbose: bool = False, changes: Sequence[Change] = (),
+          with_base: bool = False) -> Result:
     """Solve the allocation LP for ``inputs`` and return a :class:`Result`.
 
     ``strict`` overrides ``settings.strict``; ``scenario`` applies the named rows of the
@@ -53,15 +62,25 @@ def solve(inputs: ModelInputs, *, strict: bool | None = None, scenario: str | No
     ``constraints`` and ``variables`` sheets) and the treaty release re-solves. An
     infeasible model is returned with status ``infeasible`` and an explanation, not
     raised; a solver failure raises SolverError.
+
+    ``changes`` (change paths, as in sweeps) apply after the scenario. With
+    ``with_base`` and a scenario or changes, the unchanged input is solved too (without
+    sensitivity) and kept as ``result.base``.
     """
     from .explain import domain_checks
     from .model import build_lp
 
-    changes: list[str] = []
+    original, strict_option = inputs, strict
+    described: list[str] = []
     if scenario is not None:
         from .changes import apply_scenario
 
-        inputs, changes = apply_scenario(inputs, scenario)
+        inputs, described = apply_scenario(inputs, scenario)
+    if changes:
+        from .changes import apply_changes
+
+        inputs = apply_changes(inputs, changes)
+        described += [c.describe() for c in changes]
     strict = inputs.strict if strict is None else strict
     warnings = domain_checks(inputs)
     timings = Timings()
@@ -70,7 +89,7 @@ def solve(inputs: ModelInputs, *, strict: bool | None = None, scenario: str | No
     sol = run_highs(h)
     timings.solve = sol.seconds
     result = Result(status=sol.status, objective=None, tables={}, inputs=inputs, strict=strict,
-                    scenario=scenario, changes=changes, timings=timings, warnings=warnings,
+                    scenario=scenario, changes=described, timings=timings, warnings=warnings,
                     lp=lp, solution=sol)
     start = time.perf_counter()
     if sol.status == "optimal":
@@ -86,6 +105,8 @@ def solve(inputs: ModelInputs, *, strict: bool | None = None, scenario: str | No
                           "report. Rerun with --verbose to see the solver log.")
     timings.report = time.perf_counter() - start
     result.tables["run_info"] = run_info(result)
+    if with_base and inputs is not original:
+        result.base = solve(original, strict=strict_option, sensitivity=False)
     return result
 
 

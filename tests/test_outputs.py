@@ -18,6 +18,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+import xlsxwriter
 
 import optimizer
 from optimizer import run, solve, template, writer
@@ -27,9 +28,9 @@ REPO = Path(__file__).resolve().parents[1]
 BASE_CASE = REPO / "inputs" / "base_case.xlsx"
 README = REPO / "README.md"
 
-RESULT_SHEETS = ["summary", "allocation", "treaty", "shortfalls", "mining", "processing",
-                 "production", "inventory", "disposal", "constraints", "variables", "charts",
-                 "run_info"]
+RESULT_SHEETS = ["summary", "charts", "allocation", "treaty", "shortfalls", "mining",
+                 "processing", "production", "inventory", "disposal", "constraints", "balances",
+                 "variables", "limits", "chart_data", "run_info"]
 NDPR_IN_MRECL = 0.241  # base case: every mine's REO is 24.1 % NdPr (composition sheet)
 
 
@@ -43,60 +44,53 @@ def base_result():
 
 @pytest.fixture(scope="module")
 def written(base_result, tmp_path_factory):
-    """(path, in-memory openpyxl Workbook) of the base-case result workbook.
-
-    The in-memory workbook is captured at save time, because openpyxl drops charts when it
-    loads a file.
-    """
-    captured = {}
-    original = openpyxl.Workbook.save
-
-    def spy(self, filename):
-        captured["wb"] = self
-        return original(self, filename)
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(openpyxl.Workbook, "save", spy)
-    try:
-        path = optimizer.write_results(base_result, tmp_path_factory.mktemp("out") / "r.xlsx")
-    finally:
-        mp.undo()
-    return Path(path), captured["wb"]
+    """The path of the base-case result workbook."""
+    return Path(optimizer.write_results(base_result, tmp_path_factory.mktemp("out") / "r.xlsx"))
 
 
 @pytest.fixture(scope="module")
 def loaded(written):
-    return openpyxl.load_workbook(written[0])
+    return openpyxl.load_workbook(written)
+
+
+@pytest.fixture(scope="module")
+def presented(base_result):
+    return writer.presented_tables(base_result)
 
 
 def kv(frame: pd.DataFrame) -> dict:
     return dict(zip(frame["key"], frame["value"]))
 
 
+def headers(name: str, frame: pd.DataFrame) -> list[str]:
+    if name in writer.RAW_SHEETS:
+        return [str(c) for c in frame.columns]
+    return [writer.column_spec(name, str(c), "USD").header for c in frame.columns]
+
+
 # ---------------------------------------------------------------- result workbook
 
 
 def test_result_workbook_has_every_sheet(written, loaded):
-    path, _ = written
-    assert path.exists()
-    for name in RESULT_SHEETS:
-        assert name in loaded.sheetnames, name
+    assert written.exists()
+    assert loaded.sheetnames == RESULT_SHEETS  # charts right after summary
     assert "infeasibility" not in loaded.sheetnames  # only when infeasible
     assert all(len(name) <= 31 for name in loaded.sheetnames)
 
 
-def test_header_rows_are_bold_and_match_the_tables(base_result, loaded):
-    for name, frame in base_result.tables.items():
+def test_header_rows_are_bold_and_match_the_tables(presented, loaded):
+    for name, frame in presented.items():
         ws = loaded[name[:31]]
         header = [c.value for c in ws[1]][:frame.shape[1]]
-        assert header == [str(c) for c in frame.columns], name
+        assert header == headers(name, frame), name
         assert all(c.font.bold for c in ws[1][:frame.shape[1]]), name
         assert ws.freeze_panes == "A2", name
+        assert ws.auto_filter.ref, name
 
 
-def test_numbers_are_written_as_numbers(base_result, loaded):
+def test_numbers_are_written_as_numbers(presented, loaded):
     checked = 0
-    for name, frame in base_result.tables.items():
+    for name, frame in presented.items():
         ws = loaded[name[:31]]
         cells = list(ws.iter_rows(min_row=2, max_row=len(frame) + 1,
                                   max_col=frame.shape[1], values_only=True))
@@ -112,9 +106,9 @@ def test_numbers_are_written_as_numbers(base_result, loaded):
                         continue
                     assert isinstance(got, (int, float)) and not isinstance(got, bool), \
                         (name, frame.columns[j], got)
-                    number = float(value)
-                    expected = writer.EXCEL_INFINITY if number == math.inf else (
-                        -writer.EXCEL_INFINITY if number == -math.inf else number)
+                    # Beyond ±1E+30 (inf, or HiGHS's 1.8E+308 "no limit") is Excel's 1E+30.
+                    expected = min(max(float(value), -writer.EXCEL_INFINITY),
+                                   writer.EXCEL_INFINITY)
                     assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
                     checked += 1
                 elif isinstance(value, str):
@@ -123,7 +117,7 @@ def test_numbers_are_written_as_numbers(base_result, loaded):
     # The key numeric columns hold no text at all.
     alloc = loaded["allocation"]
     header = [c.value for c in alloc[1]]
-    for col in ("tonnes", "price", "revenue"):
+    for col in ("tonnes (t; MRECL in t REO)", "price (USD/t)", "revenue (USD)"):
         j = header.index(col)
         values = [r[j] for r in alloc.iter_rows(min_row=2, values_only=True)]
         assert values and all(isinstance(v, (int, float)) for v in values), col
@@ -138,26 +132,17 @@ def test_unlimited_ranging_is_written_as_excel_infinity(loaded):
 
 
 def test_charts_sheet_has_stacked_ndpr_columns_and_a_utilisation_line(written):
-    from openpyxl.chart import BarChart, LineChart
-
-    path, wb = written
-    charts = wb["charts"]._charts
-    assert len(charts) == 2
-    bars = [c for c in charts if isinstance(c, BarChart)]
-    lines = [c for c in charts if isinstance(c, LineChart)]
-    assert len(bars) == 1 and len(lines) == 1
-    assert bars[0].grouping == "stacked" and bars[0].type == "col"
-    assert len(bars[0].series) >= 2 and len(lines[0].series) >= 1
-    # ... and they reach the file on disk.
-    with zipfile.ZipFile(path) as z:
-        xml = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
-    assert len(xml) == 2
-    assert any("barChart" in x and 'grouping val="stacked"' in x for x in xml)
-    assert any("lineChart" in x for x in xml)
+    with zipfile.ZipFile(written) as z:
+        xml = [z.read(n).decode() for n in sorted(z.namelist())
+               if n.startswith("xl/charts/chart")]
+    assert len(xml) >= 6  # NdPr, utilisation, treaty, stock, waterfall, shadow prices
+    assert any("barChart" in x and 'grouping val="stacked"' in x and "NdPr by destination" in x
+               for x in xml)
+    assert any("lineChart" in x and "Plant utilisation" in x for x in xml)
 
 
 def test_ndpr_chart_counts_ndpr_inside_treaty_mrecl(base_result, loaded):
-    ws = loaded["charts"]
+    ws = loaded["chart_data"]
     header = [c.value for c in ws[2]]
     assert header[0] == "period" and "X_TREI" in header
     j = header.index("X_TREI")
@@ -182,11 +167,11 @@ def test_write_is_atomic_when_save_fails(base_result, tmp_path, monkeypatch):
     dest = tmp_path / "result.xlsx"
     dest.write_bytes(b"previous result")
 
-    def broken_save(self, filename):
-        Path(filename).write_bytes(b"PK\x03\x04 half a workbook")
+    def broken_close(self):
+        Path(self.filename).write_bytes(b"PK\x03\x04 half a workbook")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(openpyxl.Workbook, "save", broken_save)
+    monkeypatch.setattr(xlsxwriter.Workbook, "close", broken_close)
     with pytest.raises(OutputError, match="cannot write"):
         optimizer.write_results(base_result, dest)
     assert dest.read_bytes() == b"previous result"
@@ -194,11 +179,11 @@ def test_write_is_atomic_when_save_fails(base_result, tmp_path, monkeypatch):
 
 
 def test_write_is_atomic_for_a_new_file(base_result, tmp_path, monkeypatch):
-    def broken_save(self, filename):
-        Path(filename).write_bytes(b"PK partial")
+    def broken_close(self):
+        Path(self.filename).write_bytes(b"PK partial")
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(openpyxl.Workbook, "save", broken_save)
+    monkeypatch.setattr(xlsxwriter.Workbook, "close", broken_close)
     with pytest.raises(OutputError, match="permission denied"):
         optimizer.write_results(base_result, tmp_path / "new.xlsx")
     assert list(tmp_path.iterdir()) == []
