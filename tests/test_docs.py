@@ -109,8 +109,9 @@ def test_base_case_carries_the_template_comments_and_dropdowns(template_wb, base
             if cell.value not in sheet.column_names:
                 assert cell.comment is None, (sheet.name, cell.value)  # e.g. `source`
                 continue
-            assert base_comments[cell.value] == tpl_comments[cell.value], (sheet.name, cell.value)
-            assert base_dv.get(cell.value) == tpl_dv.get(cell.value), (sheet.name, cell.value)
+            where = (sheet.name, cell.value, "regenerate: .venv/bin/python inputs/make_base_case.py")
+            assert base_comments[cell.value] == tpl_comments[cell.value], where
+            assert base_dv.get(cell.value) == tpl_dv.get(cell.value), where
             checked += 1
     assert checked > 40
     assert _validations(base_wb["mines"])["status"] == '"approved,pending"'
@@ -124,3 +125,123 @@ def test_base_case_lists_sheet_mirrors_its_products(base_wb):
     assert len(products) == 10
     for n in range(2, len(products) + 2):
         assert lists[f"A{n}"].value == f'=IF(products!A{n}="","",products!A{n})'
+
+
+# ---------------------------------------------------------------- docs cover the code
+
+
+def _name(declared) -> str:
+    """FAMILIES and VARIABLES hold names, or declarations with a ``name``."""
+    return declared if isinstance(declared, str) else declared.name
+
+
+def test_model_md_has_every_constraint_family_and_variable():
+    text = (DOCS / "model.md").read_text(encoding="utf-8")
+    families = [_name(f) for f in FAMILIES]
+    assert len(families) >= 12
+    for name in families:
+        assert f"`{name}[" in text or f"`{name}`" in text, f"document family {name} in docs/model.md"
+    for name in map(_name, VARIABLES):
+        assert f"`{name}`" in text, f"document variable {name} in docs/model.md"
+
+
+@pytest.fixture(scope="module")
+def result_tables() -> dict[str, list[str]]:
+    """Columns of every result table: an optimal tiny solve and an infeasible strict one."""
+    import tiny
+
+    import optimizer
+
+    optimal = optimizer.solve(optimizer.ModelInputs.from_frames(tiny.frames()))
+    # K1 must take 100 t of A, but the mine yields 30 t at most: infeasible when strict.
+    demand = [{"customer": "K1", "product": "A", "period": None, "min_t": 100, "max_t": 1000,
+               "price": 10}]
+    infeasible = optimizer.solve(optimizer.ModelInputs.from_frames(tiny.frames(demand=demand)),
+                                 strict=True)
+    assert optimal.status == "optimal" and infeasible.status == "infeasible"
+    tables = {name: list(frame.columns) for name, frame in optimal.tables.items()}
+    tables["infeasibility"] = list(infeasible.tables["infeasibility"].columns)
+    tables["summary keys"] = [k for k in optimal.tables["summary"]["key"]
+                              if not k.startswith("sold_t_")] + ["explanation"]
+    return tables
+
+
+def test_outputs_md_explains_every_result_sheet_and_column(result_tables):
+    text = (DOCS / "outputs.md").read_text(encoding="utf-8")
+    headings = set(re.findall(r"^### (\S+)", text, flags=re.M))
+    missing = []
+    for table, columns in result_tables.items():
+        if table != "summary keys" and table not in headings:
+            missing.append(f"sheet {table}")
+        missing += [f"{table}.{c}" for c in columns if f"`{c}`" not in text]
+    assert not missing, f"document in docs/outputs.md: {missing}"
+
+
+def test_outputs_md_explains_the_comparison_workbook():
+    from optimizer.sweeps import KPI_COLUMNS
+    from optimizer.writer import COMPARED
+
+    text = (DOCS / "outputs.md").read_text(encoding="utf-8")
+    for name in [*KPI_COLUMNS, *COMPARED, "vs_base", "heatmaps", "1E+30"]:
+        assert f"`{name}`" in text or name in text.split("`"), name
+
+
+# ---------------------------------------------------------------- links stay in the repository
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading: lowercase, punctuation dropped, spaces -> '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    text = path.read_text(encoding="utf-8")
+    return {_slug(h) for h in re.findall(r"^#{1,6} (.+)$", text, flags=re.M)}
+
+
+def test_slug_matches_github():
+    assert _slug("Ranging with Excel Solver's semantics") == "ranging-with-excel-solvers-semantics"
+    assert _slug("run_info (comparison)") == "run_info-comparison"
+    assert _slug("The treaty buyer (TREI)") == "the-treaty-buyer-trei"
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/README.md", "docs/model.md", "docs/outputs.md",
+                                  "docs/data_sources.md"])
+def test_every_relative_link_and_anchor_resolves(page):
+    path = REPO / page
+    text = path.read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    assert links, page
+    broken = []
+    for link in links:
+        if re.match(r"[a-z]+:", link):
+            continue
+        target, _, anchor = link.partition("#")
+        file = (path.parent / target).resolve() if target else path
+        if REPO not in file.parents and file != REPO or not file.exists():
+            broken.append(link)
+        elif anchor and anchor not in _anchors(file):
+            broken.append(link)
+    assert not broken, f"{page}: broken links {broken}"
+
+
+def test_sources_sheet_points_to_sections_of_data_sources_md(base_wb):
+    rows = list(base_wb["sources"].iter_rows(values_only=True))
+    header, records = list(rows[0]), rows[1:]
+    assert header[-2:] == ["kind", "see"]
+    anchors = _anchors(DOCS / "data_sources.md")
+    assert len(records) > 200
+    for record in records:
+        rec = dict(zip(header, record))
+        page, _, anchor = rec["see"].partition("#")
+        assert page == "docs/data_sources.md" and anchor in anchors, rec
+        assert rec["kind"] in ("sourced", "derived", "assumption"), rec
+        assert "§" not in rec["source"], rec
+
+
+def test_data_sources_md_gives_addresses():
+    text = (DOCS / "data_sources.md").read_text(encoding="utf-8")
+    urls = re.findall(r"https://\S+", text)
+    assert len(urls) > 30
+    for host in ("gazettetracker.com", "business-standard.com", "pib.gov.in", "news.metal.com"):
+        assert any(host in u for u in urls), host
