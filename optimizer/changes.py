@@ -15,9 +15,10 @@ One code path serves ``solve --scenario``, the ``scenarios`` sheet and ``sweep``
 
 from __future__ import annotations
 
+import difflib
 import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +26,8 @@ import pandas as pd
 
 from .errors import InputError
 from .excel import ROW
-from .schema import SHEET_BY_NAME, Sheet
-from .validate import _Bad, is_blank, to_id, to_number
+from .schema import SETTING_BY_KEY, SHEET_BY_NAME, Sheet
+from .validate import _Bad, _ref_sets, is_blank, to_bool, to_id, to_number
 
 _PATH = re.compile(r"^\s*([A-Za-z_]\w*)\s*\.\s*([A-Za-z_]\w*)\s*(?:\[(.*)\])?\s*$")
 _FILTER = re.compile(r"^\s*([A-Za-z_]\w*)\s*(!=|>=|<=|=|>|<)\s*(.*?)\s*$")
@@ -107,39 +108,102 @@ def parse_path(text: str, origin: str = "") -> ChangePath:
     return ChangePath(text.strip(), sheet_name, column, tuple(filters))
 
 
-def _comparable(sheet: Sheet, column: str, raw: str, periods: list[str], origin: str,
-                path: str) -> tuple[Any, Any]:
-    """A key function for a column's cells, and the filter value converted the same way."""
+REF_NOUNS = {"periods": "period", "mines": "mine", "cracking": "cracking plant",
+             "separation": "separation plant", "products": "product", "products+MRECL": "product",
+             "customers": "customer", "entities": "mine or plant"}
+"""What an id of each ``Column.ref`` is called in messages ("unknown customer 'X'")."""
+IDS_LISTED = 12
+
+
+def _unknown(noun: str, raw: str, known: Iterable[str]) -> str:
+    """``unknown customer 'X_TRE1'; did you mean 'X_TREI'?``, or the known ids when none is close."""
+    known = [str(k) for k in known] if isinstance(known, (list, tuple)) else sorted(map(str, known))
+    folded = {k.casefold(): k for k in known}
+    close = difflib.get_close_matches(raw.casefold(), list(folded), n=1, cutoff=0.6)
+    if close:
+        return f"unknown {noun} {raw!r}; did you mean {folded[close[0]]!r}?"
+    listing = ", ".join(known[:IDS_LISTED]) + (" ..." if len(known) > IDS_LISTED else "")
+    return f"unknown {noun} {raw!r}; expected one of {listing or '(none defined)'}"
+
+
+def _is_period(sheet: Sheet, column: str) -> bool:
+    """Columns compared in the order of the periods sheet (its own period column too)."""
+    if sheet.name == "settings":
+        return False
+    return sheet.column(column).ref == "periods" or (sheet.name, column) == ("periods", "period")
+
+
+def _known_ids(frame: pd.DataFrame, sheet: Sheet, column: str,
+               refs: Mapping[str, set[str]] | None) -> tuple[str, set[str]] | None:
+    """(noun, ids) that a filter value on an id or text column must be one of, or None
+    when it cannot be checked here (a ref column without ``refs``, or a setting's value)."""
+    if sheet.name == "settings":
+        return ("settings key", set(SETTING_BY_KEY)) if column == "key" else None
+    col = sheet.column(column)
+    if col.ref:
+        return (REF_NOUNS.get(col.ref, column), refs[col.ref]) if refs is not None else None
+    # A key column of its own sheet (mines.mine, customers.customer, ...) or free text:
+    # the value must occur in the column, since a change never creates a mine or customer.
+    return column, {v for v in frame[column] if not is_blank(v)}
+
+
+def _comparable(frame: pd.DataFrame, sheet: Sheet, f: Filter, periods: list[str],
+                refs: Mapping[str, set[str]] | None, fail: Callable[[str], InputError]
+                ) -> tuple[Callable[[Any], Any], Any]:
+    """A key function for the column's cells, and the filter value converted the same way.
+
+    Every filter value is checked against what its column can hold, so that a typo is an
+    error instead of a filter that matches every row (``!=``) or none.
+    """
+    column, raw = f.column, f.value
     col = sheet.column(column) if sheet.name != "settings" else None
-    if col is not None and col.ref == "periods":
+    consequence = {"=": f"{column}={raw} matches no row: ",
+                   "!=": f"{column}!={raw} would match every row: "}.get(f.op, "")
+
+    def unknown(noun: str, value: str, known: Iterable[str]) -> InputError:
+        return fail(consequence + _unknown(noun, value, known))
+
+    if _is_period(sheet, column):
         order = {t: i for i, t in enumerate(periods)}
         if raw not in order:
-            raise _fail(origin, path, f"unknown period {raw!r}; expected one of "
-                        f"{', '.join(periods)}")
-        return (lambda v: order.get(v, -1) if v is not None else None), order[raw]
+            raise unknown("period", raw, periods)
+        return (lambda v: order.get(v, -1)), order[raw]
+    if f.op not in ("=", "!=") and (col is None or col.kind != "number"):
+        raise fail(f"{f.op} needs a number or period column; {column} is text (use = or !=)")
     if col is not None and col.kind == "number":
         try:
             return (lambda v: v), to_number(raw)
         except _Bad:
-            raise _fail(origin, path, f"filter value {raw!r} of {column} is not a number") from None
-    if col is not None and col.kind in ("choice", "bool"):
-        return (lambda v: str(v).lower() if v is not None else None), raw.lower()
-    return (lambda v: v), to_id(raw)
+            raise fail(f"filter value {raw!r} of {column} is not a number") from None
+    if col is not None and col.kind == "choice":
+        if raw.lower() not in col.choices:
+            raise unknown(column, raw, col.choices)
+        return (lambda v: str(v).lower()), raw.lower()
+    if col is not None and col.kind == "bool":
+        try:
+            return to_bool, to_bool(raw)
+        except _Bad:
+            raise fail(f"filter value {raw!r} of {column} is not true or false "
+                       "(also yes/no, 1/0)") from None
+    target = to_id(raw)
+    known = _known_ids(frame, sheet, column, refs)
+    if known is not None and target not in known[1]:
+        raise unknown(known[0], target, known[1])
+    return (lambda v: v), target
 
 
 def _matching_rows(frame: pd.DataFrame, sheet: Sheet, cp: ChangePath, periods: list[str],
-                   origin: str) -> list[int]:
+                   origin: str, *, refs: Mapping[str, set[str]] | None = None) -> list[int]:
+    """Positions of the rows every filter admits. Raises InputError for a filter value that
+    names no id of its column (ids of other sheets are checked when ``refs`` is given)."""
     mask = [True] * len(frame)
     for f in cp.filters:
-        key, target = _comparable(sheet, f.column, f.value, periods, origin, cp.text)
-        if f.op not in ("=", "!=") and sheet.name != "settings" and \
-                sheet.column(f.column).kind not in ("number",) and \
-                sheet.column(f.column).ref != "periods":
-            raise _fail(origin, cp.text, f"{f.op} needs a number or period column; "
-                        f"{f.column} is text (use = or !=)")
+        key, target = _comparable(frame, sheet, f, periods, refs,
+                                  lambda message: _fail(origin, cp.text, message))
+        op = _OPS[f.op]
         for i, cell in enumerate(frame[f.column]):
-            value = None if is_blank(cell) else key(cell)
-            mask[i] = mask[i] and value is not None and _OPS[f.op](value, target)
+            # a blank cell matches no filter, not even != (blank means "default")
+            mask[i] = mask[i] and not is_blank(cell) and op(key(cell), target)
     return [i for i, keep in enumerate(mask) if keep]
 
 
@@ -184,14 +248,19 @@ def _new_value(old: Any, change: Change, cp: ChangePath) -> Any:
     return base * factor if change.mode == "scale" else base + factor
 
 
-def _apply_one(frames: dict[str, pd.DataFrame], change: Change, periods: list[str]) -> None:
+def _apply_one(frames: dict[str, pd.DataFrame], change: Change, periods: list[str]
+               ) -> tuple[str, list[int]]:
+    """Apply one change to ``frames``; returns (sheet, positions of the rows it wrote)."""
     if change.mode not in MODES:
         raise _fail(change.origin, change.path, f"unknown mode {change.mode!r}; expected "
                     "set, scale or add")
     cp = parse_path(change.path, change.origin)
     sheet = SHEET_BY_NAME[cp.sheet]
     frame = frames[cp.sheet]
-    hits = _matching_rows(frame, sheet, cp, periods, change.origin)
+    # ids of other sheets as they stand now: an earlier change may have moved a plant's stage
+    refs = _ref_sets(frames) if any(sheet.name != "settings" and sheet.column(f.column).ref
+                                    for f in cp.filters) else None
+    hits = _matching_rows(frame, sheet, cp, periods, change.origin, refs=refs)
     if not hits:
         created = _new_rows(sheet, cp, periods) if change.mode == "set" else []
         if not created:
@@ -201,12 +270,78 @@ def _apply_one(frames: dict[str, pd.DataFrame], change: Change, periods: list[st
                  cp.column: change.value} for r in created]
         frames[cp.sheet] = pd.concat([frame, pd.DataFrame(rows, columns=frame.columns,
                                                           dtype=object)], ignore_index=True)
-        return
+        return cp.sheet, list(range(len(frame), len(frame) + len(rows)))
     frame = frame.copy()
     position = frame.columns.get_loc(cp.column)
     for i in hits:
         frame.iat[i, position] = _new_value(frame.iat[i, position], change, cp)
     frames[cp.sheet] = frame
+    return cp.sheet, hits
+
+
+def _target_key(cp: ChangePath) -> tuple:
+    """What a path targets, independent of spelling: filter order, spaces and quotes."""
+    return cp.sheet, cp.column, tuple(sorted((f.column, f.op, f.value) for f in cp.filters))
+
+
+def _row_words(frame: pd.DataFrame, sheet: Sheet, i: int) -> str:
+    """``demand row 14 (X_TREI, MRECL, FY2028)``: the sheet row and its key values."""
+    keys = [k for k in (*sheet.keys, *(["period"] if sheet.per_period else []))
+            if k in frame.columns]
+    ids = ", ".join("blank" if is_blank(frame[k].iat[i]) else str(frame[k].iat[i]) for k in keys)
+    row = frame[ROW].iat[i] if ROW in frame.columns else None
+    where = f"{sheet.name} row {row}" if not is_blank(row) else f"a new {sheet.name} row"
+    return f"{where} ({ids})" if ids else where
+
+
+def check_conflicts(inputs, changes: Iterable[Change]) -> None:
+    """Refuse a scenario that changes one cell twice: two changes with the same target, or
+    two targets that overlap (``demand.min_t[customer=X]`` and ``demand.min_t[customer=X,
+    period=FY2028]``). Either would make the answer depend on the order of the rows.
+
+    Raises InputError naming both changes (their origins) and the first shared cell. A
+    change that does not apply at all is left to :func:`apply_changes` to report.
+    """
+    changes = list(changes)
+    if len(changes) < 2:
+        return
+    problems: list[str] = []
+    seen: dict[tuple, Change] = {}
+    for change in changes:
+        try:
+            key = _target_key(parse_path(change.path, change.origin))
+        except InputError:
+            continue
+        if key in seen:
+            problems.append(f"{_both(seen[key], change)} have the same target "
+                            f"{change.path!r}; keep one of them")
+        else:
+            seen[key] = change
+    if not problems:
+        frames = dict(inputs.frames)
+        periods = list(inputs.params.PERIODS)
+        owner: dict[tuple, Change] = {}
+        for change in changes:
+            try:
+                sheet, rows = _apply_one(frames, change, periods)
+            except InputError:
+                break  # apply_changes reports it, with the same words
+            column = parse_path(change.path).column
+            for i in rows:
+                first = owner.setdefault((sheet, i, column), change)
+                if first is not change:
+                    where = _row_words(frames[sheet], SHEET_BY_NAME[sheet], i)
+                    problems.append(f"{_both(first, change)} both change {sheet}.{column} of "
+                                    f"{where}; a scenario changes each cell once: merge them "
+                                    "or make their filters disjoint")
+                    break
+    if problems:
+        raise InputError("\n".join(dict.fromkeys(problems)))
+
+
+def _both(a: Change, b: Change) -> str:
+    """``scenario s, scenarios row 5 (PATH) and scenarios row 9 (PATH)``."""
+    return f"{a.origin or 'a change'} ({a.path}) and {b.origin or 'a change'} ({b.path})"
 
 
 def apply_changes(inputs, changes: Iterable[Change]):
@@ -236,9 +371,9 @@ def scenario_changes(inputs, name: str) -> list[Change]:
     frame = inputs.frames["scenarios"]
     rows = [r for r in frame.to_dict("records") if r["scenario"] == name]
     if not rows:
-        known = sorted(dict.fromkeys(frame["scenario"]))
-        raise InputError(f"no scenario named {name!r} on the scenarios sheet; "
-                         f"known: {', '.join(known) or 'none'}")
+        raise InputError(f"--scenario: no scenario named {name!r} on the scenarios sheet; "
+                         + _unknown("scenario", str(name), scenario_names(inputs))
+                         .split("; ", 1)[1].replace("expected one of", "known:"))
     return [Change(r["target"], r["value"], r["mode"] or "set",
                    f"scenario {name}, scenarios row {r[ROW]}") for r in rows]
 
@@ -246,6 +381,7 @@ def scenario_changes(inputs, name: str) -> list[Change]:
 def apply_scenario(inputs, name: str):
     """(changed inputs, change descriptions) for the named scenario."""
     changes = scenario_changes(inputs, name)
+    check_conflicts(inputs, changes)
     return apply_changes(inputs, changes), [c.describe() for c in changes]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import InputError, IrelError
@@ -24,12 +25,80 @@ def default_output(input_path: Path, scenario: str | None = None, suffix: str = 
     return Path("outputs") / f"{stem}-{suffix}.xlsx"
 
 
+def _output_option(args) -> str:
+    """How messages name the output: the -o option, or the default path."""
+    return "-o" if getattr(args, "output", None) else "output (the default; choose one with -o)"
+
+
 def _input_path(value: str | None) -> Path:
     if value:
         return Path(value)
     if not BASE_CASE.exists():
         raise InputError(f"the bundled base case is not at {BASE_CASE}; pass an INPUT workbook")
     return BASE_CASE
+
+
+def check_output(path: Path, *, option: str = "-o", protect: Iterable[Path] = ()) -> Path:
+    """Check, before anything is solved, that a workbook can be written at ``path``.
+
+    Refuses (OutputError, exit 2) a name that is not .xlsx, a folder, the input workbook, a
+    name too long for the file system and a folder without write permission. Missing
+    parent folders are fine: the writer creates them (``outputs/`` for the default paths),
+    so their nearest existing ancestor is what must be writable. Nothing existing is
+    touched: the probe is a temporary file, removed at once.
+    """
+    import errno
+    import os
+    import tempfile
+
+    from .errors import OutputError
+
+    def fail(why: str) -> OutputError:
+        return OutputError(f"{option} {path}: {why}")
+
+    if not path.name or path.name in (".", ".."):
+        raise fail("give a file name, e.g. outputs/result.xlsx")
+    if path.suffix.lower() != ".xlsx":
+        raise fail(f"the output must be an .xlsx workbook, e.g. {path.with_suffix('.xlsx').name}")
+    if path.is_dir():
+        raise fail(f"is a folder; give a file name, e.g. {path / 'result.xlsx'}")
+    for keep in protect:
+        if keep and (path.resolve() == Path(keep).resolve()
+                     or (path.exists() and Path(keep).exists() and path.samefile(keep))):
+            raise fail("refusing to overwrite the input workbook; choose another "
+                       "output path")
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    try:
+        name_max = os.pathconf(ancestor if ancestor.is_dir() else ancestor.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    size = len(os.fsencode(path.name))
+    if size > name_max:
+        raise fail(f"the file name is {size} bytes long; this file system allows at most "
+                   f"{name_max}. Choose a shorter name")
+    if ancestor.exists() and not ancestor.is_dir():
+        raise fail(f"{ancestor} is a file, not a folder")
+    try:
+        # The writer writes a temporary file next to the output, then renames it; missing
+        # folders are created then (so a run that fails never leaves an empty folder).
+        fd, probe = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=ancestor)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise fail(f"no permission to write in the folder {ancestor}; choose a folder "
+                       "you can write to, or change its permissions") from None
+        if exc.errno == errno.ENAMETOOLONG:
+            raise fail("the path is too long for this file system (the workbook is first "
+                       "written under a temporary name a few characters longer); choose a "
+                       "shorter name or folder") from None
+        if exc.errno == errno.EROFS:
+            raise fail(f"the folder {ancestor} is on a read-only file system; choose "
+                       "another folder") from None
+        raise fail(f"cannot write there: {exc.strerror or exc}") from None
+    return path
 
 
 def _fmt(value) -> str:
@@ -70,10 +139,11 @@ def cmd_solve(args) -> int:
     from . import read_inputs, solve, write_results
 
     path = _input_path(args.input)
+    out = Path(args.output) if args.output else default_output(path, args.scenario)
+    check_output(out, option=_output_option(args), protect=[path])
     inputs = read_inputs(path)
     result = solve(inputs, strict=True if args.strict else None, scenario=args.scenario,
                    verbose=args.verbose)
-    out = Path(args.output) if args.output else default_output(path, args.scenario)
     write_results(result, out)
     _print_result(result, out)
     return EXIT_OK if result.optimal else EXIT_INFEASIBLE
@@ -83,8 +153,9 @@ def cmd_explain(args) -> int:
     from . import read_inputs, solve, write_results
 
     path = _input_path(args.input)
-    result = solve(read_inputs(path), strict=True, scenario=args.scenario, verbose=args.verbose)
     out = Path(args.output) if args.output else default_output(path, args.scenario, "explain")
+    check_output(out, option=_output_option(args), protect=[path])
+    result = solve(read_inputs(path), strict=True, scenario=args.scenario, verbose=args.verbose)
     write_results(result, out)
     _print_result(result, out)
     if result.optimal:
@@ -117,6 +188,7 @@ def cmd_validate(args) -> int:
 def cmd_template(args) -> int:
     from .template import write_template
 
+    check_output(Path(args.output), option="OUT")
     out = write_template(args.output, force=args.force)
     print(f"wrote {out}")
     return EXIT_OK

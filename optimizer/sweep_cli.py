@@ -1,31 +1,78 @@
-"""The `scenarios` and `sweep` commands (SPEC §5 and §7)."""
+"""The `scenarios` and `sweep` commands (SPEC §5 and §7).
+
+Everything that can be checked before solving is: the options, the change paths and
+their filter values, the size of the request and the output path. Only then is the model
+built.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import time
 from pathlib import Path
 
 from .errors import InputError
 
 EXIT_OK = 0
+WORKERS_PER_CPU = 4
+"""More local workers than this many per CPU only thrash; such a request is refused."""
+
+
+def _whole_number(low: int, high: int | None = None):
+    """An argparse type: a whole number in [low, high], with one clear line otherwise."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip().replace(",", "").replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+    return parse
+
+
+def _workers():
+    cpus = os.cpu_count() or 1
+    return _whole_number(1, WORKERS_PER_CPU * cpus)
+
+
+def _split(option: str) -> tuple[str, str] | None:
+    """PATH=VALUES -> (PATH, VALUES); the '=' inside the filter brackets is not the split."""
+    close = option.rfind("]")
+    eq = option.find("=", close + 1) if close >= 0 else option.find("=")
+    return (option[:eq].strip(), option[eq + 1:]) if eq >= 0 else None
 
 
 def _axes(args) -> list[tuple[str, str, list]]:
-    from .changes import parse_path
+    """(path, mode, values) of every --set/--scale; every problem is listed, one per line."""
+    from .changes import _target_key, parse_path
     from .sweeps import parse_values
 
-    axes = []
+    axes, problems = [], []
+    seen: dict[tuple, str] = {}
+    limit = args.max_scenarios
     for mode, options in (("set", args.set or []), ("scale", args.scale or [])):
         for option in options:
             flag = f"--{mode} {option}"
-            close = option.rfind("]")
-            eq = option.find("=", close + 1) if close >= 0 else option.find("=")
-            if eq < 0:
-                raise InputError(f"{flag}: expected PATH=VALUES, e.g. "
-                                 "'demand.min_t[customer=X_TREI]=0:2500:11'")
-            path, values = option[:eq], option[eq + 1:]
-            parse_path(path, flag)
-            axes.append((path.strip(), mode, parse_values(values, flag)))
+            parts = _split(option)
+            if parts is None or not parts[0]:
+                problems.append(f"{flag}: expected PATH=VALUES, e.g. "
+                                "'demand.min_t[customer=X_TREI]=0:2500:11'")
+                continue
+            path, values = parts
+            try:
+                key = _target_key(parse_path(path, flag))
+                if key in seen:
+                    raise InputError(f"{flag}: the path {path} is already swept by "
+                                     f"{seen[key]}; give each path once, with all its values")
+                seen[key] = f"--{mode} {option}"
+                axes.append((path, mode, parse_values(values, flag, limit=limit)))
+            except InputError as exc:
+                problems.append(str(exc))
+    if problems:
+        raise InputError("\n".join(problems))
     if not axes:
         raise InputError("sweep needs at least one --set PATH=VALUES or --scale PATH=VALUES")
     return axes
@@ -43,18 +90,27 @@ def _finish(inputs, frame, out: Path, *, title: str, axes, strict: bool, started
     return EXIT_OK
 
 
+def _output(args, suffix: str) -> Path:
+    """The output path, checked before anything is read or solved."""
+    from .cli import _output_option, check_output
+
+    out = Path(args.output) if args.output else \
+        Path("outputs") / f"{Path(args.input).stem}-{suffix}.xlsx"
+    return check_output(out, option=_output_option(args), protect=[Path(args.input)])
+
+
 def cmd_sweep(args) -> int:
     from . import read_inputs
     from .sweeps import SweepEngine, grid, progress_printer, run_scenarios
 
     started = time.perf_counter()
+    axes = _axes(args)  # options first: a typo costs nothing
+    scenarios = grid(axes, zip_axes=args.zip, origin="option", max_scenarios=args.max_scenarios)
+    out = _output(args, "sweep")
     inputs = read_inputs(args.input)
-    axes = _axes(args)
-    scenarios = grid(axes, zip_axes=args.zip, origin="option")
     engine = SweepEngine(inputs, strict=True if args.strict else None)
     frame = run_scenarios(inputs, scenarios, workers=args.workers, dask_address=args.dask,
                           engine=engine, progress=progress_printer("sweep"))
-    out = Path(args.output) if args.output else Path("outputs") / f"{Path(args.input).stem}-sweep.xlsx"
     return _finish(inputs, frame, out, title="sweep", axes=axes, strict=engine.strict,
                    started=started)
 
@@ -64,6 +120,7 @@ def cmd_scenarios(args) -> int:
     from .sweeps import SweepEngine, named_scenarios, progress_printer, run_scenarios
 
     started = time.perf_counter()
+    out = _output(args, "scenarios")
     inputs = read_inputs(args.input)
     scenarios = named_scenarios(inputs, args.only)
     if not scenarios:
@@ -71,13 +128,14 @@ def cmd_scenarios(args) -> int:
     engine = SweepEngine(inputs, strict=True if args.strict else None)
     frame = run_scenarios(inputs, scenarios, workers=args.workers, engine=engine,
                           progress=progress_printer("scenarios"))
-    out = Path(args.output) if args.output else \
-        Path("outputs") / f"{Path(args.input).stem}-scenarios.xlsx"
     return _finish(inputs, frame, out, title="scenarios", axes=[], strict=engine.strict,
                    started=started)
 
 
 def add_commands(sub, common) -> None:
+    from .sweeps import MAX_SCENARIOS
+
+    workers_help = (f"local worker processes (default 1; at most {WORKERS_PER_CPU} per CPU)")
     p = sub.add_parser("sweep", help="sensitivity sweep: one comparison row per combination")
     p.add_argument("input", help="input workbook")
     p.add_argument("--set", action="append", metavar="PATH=VALUES",
@@ -86,7 +144,9 @@ def add_commands(sub, common) -> None:
                    help="factors to multiply by: a,b,c or start:stop:count (repeatable)")
     p.add_argument("--zip", action="store_true",
                    help="pair the options' values instead of the cartesian product")
-    p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--workers", type=_workers(), default=1, metavar="N", help=workers_help)
+    p.add_argument("--max-scenarios", type=_whole_number(1), default=MAX_SCENARIOS, metavar="N",
+                   help=f"refuse a sweep of more than N scenarios (default {MAX_SCENARIOS:,})")
     p.add_argument("--dask", metavar="ADDRESS",
                    help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--strict", action="store_true", help="minimums are hard")
@@ -98,7 +158,7 @@ def add_commands(sub, common) -> None:
     p = sub.add_parser("scenarios", help="run the named scenarios of the scenarios sheet")
     p.add_argument("input", help="input workbook")
     p.add_argument("--only", nargs="+", metavar="NAME", help="run only these scenarios")
-    p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--workers", type=_workers(), default=1, metavar="N", help=workers_help)
     p.add_argument("--strict", action="store_true", help="minimums are hard")
     p.add_argument("-o", "--output", help="comparison workbook (default "
                    "outputs/<input-stem>-scenarios.xlsx)")
