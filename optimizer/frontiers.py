@@ -30,7 +30,6 @@ from .errors import InfeasibleError, InputError, OutputError, SolverError
 from .highs import INF, LpData, LpSolution, new_highs, run_highs
 from .inputs import ModelInputs
 
-ROW_NAME = "domestic_ndpr"
 HAIR = 1e-7
 """Step beyond a breakpoint, relative to the largest domestic NdPr (t)."""
 MAX_STEPS = 10_000
@@ -54,6 +53,9 @@ class FrontierResult:
     """HiGHS runs: the plain optimum, the maximum, and the hot re-solves of the walk."""
     iterations: int
     seconds: float
+    """Wall time of the whole call: scenario, model build and the walk."""
+    walk_seconds: float = 0.0
+    """Wall time from the built model to the last point: every solve, ranging and table row."""
     inputs: ModelInputs | None = field(default=None, repr=False)
     strict: bool = False
     scenario: str | None = None
@@ -130,7 +132,7 @@ class _Walk:
             return _Basis(sol, float(sol.dual[r]), b, b)
         if sol.row_basic[r]:  # not binding: the same optimum holds up to its activity
             return _Basis(sol, 0.0, -INF, float(sol.activity[r]))
-        status, rng = self.h.getRanging()
+        _, rng = self.h.getRanging()
         if not rng.valid:
             raise SolverError(f"HiGHS could not range the basis at domestic NdPr ≥ {b:,.6g} t")
         return _Basis(sol, float(sol.dual[r]), float(rng.row_bound_dn.value_[r]),
@@ -147,7 +149,7 @@ class _Walk:
 
 
 def _active(lp: LpData, n_row: int, sol: LpSolution) -> set[str]:
-    """Binding inequality rows of the first solution's basis, and allocation columns in use.
+    """Binding inequality rows of the solution's basis, and allocation columns in use.
 
     A column is in use when it is positive (a hair into a segment, columns that enter at
     its start are already positive), so columns that are basic at zero do not count.
@@ -189,20 +191,33 @@ def frontier(inputs: ModelInputs, *, scenario: str | None = None, strict: bool |
         inputs, changes = apply_scenario(inputs, scenario)
     strict = inputs.strict if strict is None else strict
     lp = build_lp(inputs, strict=strict)
+    built = time.perf_counter()
     domestic, every = ndpr_weights(inputs, lp)
     walk = _Walk(lp, domestic, verbose)
     plain = walk.first
     if plain.status != "optimal":
         if plain.status in ("infeasible", "infeasible or unbounded"):
+            how = f"irel-alloc explain INPUT{f' --scenario {scenario}' if scenario else ''}"
             raise InfeasibleError("the model is infeasible before any NdPr is kept at home; "
-                                  "run `irel-alloc explain` to see why")
+                                  f"run `{how}` to see why")
         raise SolverError(f"HiGHS stopped with model status '{plain.status}'")
-    b0 = float(domestic @ plain.x)
     top = _most_at_home(lp, domestic, walk)
+    table = pd.DataFrame(_trace(inputs, lp, walk, top, domestic, every), columns=COLUMNS)
+    table["point"] = range(len(table))
+    table["cost_vs_optimum"] = table["objective"].iloc[0] - table["objective"]
+    done = time.perf_counter()
+    return FrontierResult(table, walk.solves, walk.iterations, done - started, done - built,
+                          inputs=inputs, strict=strict, scenario=scenario, changes=changes)
+
+
+def _trace(inputs: ModelInputs, lp: LpData, walk: _Walk, top: float, domestic: np.ndarray,
+           every: np.ndarray) -> list[dict]:
+    """The frontier's points from the plain optimum to ``top``: one per kink, plus the ends."""
+    plain = walk.first
+    b0 = float(domestic @ plain.x)
     scale = max(1.0, abs(top))
     tol = 1e-9 * scale
     n_row = len(lp.row_lower)
-
     points = [_point(inputs, lp, b0, plain, domestic, every, None, "the current optimum")]
     left = _active(lp, n_row, plain)
     b, slope = b0, None
@@ -226,11 +241,7 @@ def frontier(inputs: ModelInputs, *, scenario: str | None = None, strict: bool |
                              -slope, "the most NdPr the model can keep at home"))
     else:
         points[0]["what_changes"] += ", and already the most NdPr the model can keep at home"
-    table = pd.DataFrame(points, columns=COLUMNS)
-    table["point"] = range(len(table))
-    table["cost_vs_optimum"] = table["objective"].iloc[0] - table["objective"]
-    return FrontierResult(table, walk.solves, walk.iterations, time.perf_counter() - started,
-                          inputs=inputs, strict=strict, scenario=scenario, changes=changes)
+    return points
 
 
 def _most_at_home(lp: LpData, domestic: np.ndarray, walk: _Walk) -> float:
@@ -270,22 +281,13 @@ def objective_at(inputs: ModelInputs, domestic_ndpr_t: float, *, strict: bool | 
 
     lp = build_lp(inputs, strict=strict) if lp is None else lp
     domestic, _ = ndpr_weights(inputs, lp)
-    sparse = _import_sparse()
-    A = sparse.vstack([lp.A, sparse.csr_array(domestic.reshape(1, -1))]).tocsc()
-    bounded = dataclasses.replace(
-        lp, A=A, row_lower=np.append(lp.row_lower, domestic_ndpr_t),
-        row_upper=np.append(lp.row_upper, INF), row_sense=np.append(lp.row_sense, -1),
-        row_keys=[*lp.row_keys, (ROW_NAME, ())])
-    sol = run_highs(new_highs(bounded))
+    h = new_highs(lp)
+    cols = np.flatnonzero(domestic).astype(np.int32)
+    h.addRow(domestic_ndpr_t, INF, len(cols), cols, domestic[cols])  # before any run: no basis
+    sol = run_highs(h)
     if sol.status != "optimal":
         raise SolverError(f"cold solve at domestic NdPr ≥ {domestic_ndpr_t:,.6g} t: {sol.status}")
     return sol.objective
-
-
-def _import_sparse():
-    from .highs import _import_scipy_sparse
-
-    return _import_scipy_sparse()
 
 
 # --- output -------------------------------------------------------------------------------
@@ -328,7 +330,8 @@ def _run_info(result: FrontierResult) -> list[tuple[str, object]]:
             ("scenario", result.scenario or ""), ("changes", "; ".join(result.changes)),
             ("strict", result.strict), ("points", len(result.table)),
             ("breakpoints", result.breakpoints), ("highs_solves", result.solves),
-            ("simplex_iterations", result.iterations), ("seconds", round(result.seconds, 4))]
+            ("simplex_iterations", result.iterations), ("seconds", round(result.seconds, 4)),
+            ("walk_seconds", round(result.walk_seconds, 4))]
 
 
 def write_frontier(result: FrontierResult, path: str | Path) -> Path:

@@ -133,6 +133,15 @@ def test_no_ndpr_product_is_an_input_error():
         optimizer.frontier(ModelInputs.from_frames(frames))
 
 
+def test_strict_infeasible_plain_model_is_reported():
+    """One mutation: K1 must take at least 100 t NdPr, but the plant makes at most 18 t."""
+    from optimizer.errors import InfeasibleError
+
+    frames = ndpr_frames(demand=[{**_demand("K1", "NdPr", 10, 1000), "min_t": 100}])
+    with pytest.raises(InfeasibleError, match="irel-alloc explain"):
+        optimizer.frontier(ModelInputs.from_frames(frames), strict=True)
+
+
 def test_the_module_does_not_shadow_the_function():
     """Importing the module (named frontiers, as sweeps) leaves ``optimizer.frontier`` callable."""
     import optimizer.frontiers as module
