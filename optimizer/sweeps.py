@@ -74,15 +74,21 @@ class Worker:
         else:
             self.basis = self.h.getBasis()
         self.base = base
+        self.reset = True
 
-    def solve(self, edits: Edits, *, from_base: bool = False) -> dict[str, Any]:
+    def start_chunk(self) -> None:
+        """The next hot scenario starts from the base case's optimal basis."""
+        self.reset = True
+
+    def solve(self, edits: Edits) -> dict[str, Any]:
         """Apply the edits, re-solve hot, read KPIs, undo the edits.
 
         The re-solve starts from the previous scenario's basis, or from the base case's
-        optimal basis with ``from_base`` (done at the start of every chunk).
+        optimal basis for the first hot scenario of a chunk (:meth:`start_chunk`).
         """
         h, lp = self.h, self.engine.lp
-        if from_base and self.basis is not None:
+        if self.reset and self.basis is not None:
+            self.reset = False
             h.clearSolver()  # forget pricing weights and factors of earlier chunks
             h.setBasis(self.basis)
         rows, costs = edits.rows, edits.costs
@@ -115,25 +121,16 @@ class Worker:
         x = np.asarray(sol.col_value)
         dual = np.asarray(sol.row_dual)
 
-        def vec(name: str, base: np.ndarray) -> np.ndarray:
-            changed = edits.kpi.get(name)
-            if not changed:
-                return base
-            v = base.copy()
-            v[list(changed)] = list(changed.values())
-            return v
-
+        w = edits.kpi  # the scenario's weights: objective parts, NdPr content, treaty rows
         row["objective"] = float(info.objective_function_value)
-        row["revenue_pv"] = float(vec("revenue", e.revenue) @ x)
-        row["policy_value_pv"] = float(vec("policy", e.policy) @ x)
-        row["penalties_pv"] = 0.0 - float(vec("penalty", e.penalty) @ x)
-        total = float(e.ndpr_all @ x)
-        row["domestic_ndpr_share"] = float(e.ndpr_domestic @ x) / total if total > 1e-9 else None
-        if e.treaty_rows:
-            mins = e.treaty_min.copy()
-            for k, v in edits.treaty_min.items():
-                mins[k] = v
-            delivered = np.array([x[e.cols_of_demand[d]].sum() for d in e.treaty_rows])
+        row["revenue_pv"] = float(w.parts["revenue_pv"] @ x)
+        row["policy_value_pv"] = float(w.parts["policy_value_pv"] @ x)
+        row["penalties_pv"] = float(w.parts["penalties_pv"] @ x) + 0.0
+        total = float(w.ndpr_all @ x)
+        row["domestic_ndpr_share"] = float(w.ndpr_domestic @ x) / total if total > 1e-9 else None
+        if len(w.treaty_min):
+            mins = w.treaty_min
+            delivered = np.array([x[cols].sum() for cols in w.treaty_cols])
             committed = mins.sum()
             row["treaty_fulfilment_pct"] = (100.0 * np.minimum(delivered, mins).sum() / committed
                                             if committed > 1e-9 else None)
@@ -150,38 +147,42 @@ class Worker:
 
 
 def _solve_one(engine: SweepEngine, worker: Worker, scenario: Scenario,
-               from_base: bool) -> dict[str, Any]:
+               ) -> dict[str, Any]:
     """The comparison row of one scenario: fast path if possible, else rebuilt."""
     origin = f"scenario {scenario.name}"
+    strict = engine.strict
     try:
         try:
-            overlay = resolve_cells(engine, scenario.changes)
-            check_cells(engine, overlay, origin)
+            overlay = check_cells(engine, resolve_cells(engine, scenario.changes), origin)
             edits = engine.edits(overlay)
         except StructuralChange:
-            row = _rebuild(engine, scenario)
+            row, strict = _rebuild(engine, scenario)
         else:
-            row = worker.solve(edits, from_base=from_base)
-            row["path"] = "hot"
+            row = worker.solve(edits)
+            row["path"], strict = "hot", edits.strict
     except IrelError as exc:
         row = {"status": "invalid", "explanation": str(exc), "path": "none"}
-    if row.get("status") == "infeasible" and engine.strict and "explanation" not in row:
+    if row.get("status") == "infeasible" and strict and "explanation" not in row:
         row["explanation"] = _explain(engine, scenario)
     return row
 
 
-def _rebuild(engine: SweepEngine, scenario: Scenario) -> dict[str, Any]:
-    """Apply the changes to the inputs, validate, build and solve from scratch."""
+def _rebuild(engine: SweepEngine, scenario: Scenario) -> tuple[dict[str, Any], bool]:
+    """Apply the changes to the inputs, validate, build and solve from scratch.
+
+    Returns the comparison row and whether the scenario was solved strict: ``--strict``
+    if given, else the scenario's own settings (a scenario may change settings.strict).
+    """
     from .changes import apply_changes
 
     changed = scenario.rebuilt or apply_changes(engine.inputs, scenario.changes)
-    sub = SweepEngine(changed, strict=engine.strict)
+    sub = SweepEngine(changed, strict=engine.strict_override)
     start = time.perf_counter()
     worker = Worker(sub)
     row = worker._kpis(Edits(sub))
     row["seconds"] = time.perf_counter() - start
     row["path"] = "rebuilt"
-    return row
+    return row, sub.strict
 
 
 def _explain(engine: SweepEngine, scenario: Scenario) -> str:
@@ -220,8 +221,8 @@ def _run_chunk(chunk: list[tuple[int, Scenario]], engine: SweepEngine | None = N
     """Solve a chunk in order, the first scenario from the base basis, the rest hot."""
     engine = engine if engine is not None else _SHARED["engine"]
     worker = _worker_for(engine)
-    return [(n, _solve_one(engine, worker, s, from_base=(k == 0)))
-            for k, (n, s) in enumerate(chunk)]
+    worker.start_chunk()
+    return [(n, _solve_one(engine, worker, s)) for n, s in chunk]
 
 
 def prevalidate(engine: SweepEngine, scenarios: Sequence[Scenario]) -> None:
