@@ -199,10 +199,11 @@ def cmd_frontier(args) -> int:
     from .frontiers import format_table, frontier, write_frontier
 
     path = _input_path(args.input)
+    out = Path(args.output) if args.output else default_output(path, args.scenario, "frontier")
+    check_output(out, option=_output_option(args), protect=[path])
     result = frontier(read_inputs(path), scenario=args.scenario,
                       strict=True if args.strict else None, verbose=args.verbose)
-    out = write_frontier(result, Path(args.output) if args.output else
-                         default_output(path, args.scenario, "frontier"))
+    write_frontier(result, out)
     print(format_table(result))
     print(f"{result.breakpoints} breakpoint(s) between the current optimum and the most NdPr "
           f"kept at home; {result.solves} HiGHS solves in {result.walk_seconds:.3f} s "
