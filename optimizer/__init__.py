@@ -1,4 +1,4 @@
-"""IREL rare-earth allocation optimizer: a Pyomo LP solved by HiGHS (see SPEC.md).
+"""IREL rare-earth allocation optimizer: a Pyomo LP solved by HiGHS (see docs/model.md).
 
 The public API::
 

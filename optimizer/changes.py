@@ -1,4 +1,4 @@
-"""Change paths (SPEC §5): ``SHEET.COLUMN[FILTER, ...]`` applied to validated inputs.
+"""Change paths (README: change paths): ``SHEET.COLUMN[FILTER, ...]`` applied to validated inputs.
 
 One code path serves ``solve --scenario``, the ``scenarios`` sheet and ``sweep``:
 

@@ -1,4 +1,4 @@
-"""`irel-alloc`: thin command line over the library (SPEC §7).
+"""`irel-alloc`: thin command line over the library (README: commands).
 
 Parses arguments, calls the library, prints a short report and maps errors to exit codes:
 0 ok, 2 invalid input or usage, 3 infeasible, 4 solver failure. A user error is printed as
@@ -282,7 +282,7 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (SPEC §7)."""
+    """Run the CLI; returns the exit code (README: commands)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):

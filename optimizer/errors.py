@@ -1,6 +1,6 @@
 """One exception hierarchy for everything a user can get wrong or run into.
 
-The CLI maps each class to an exit code (SPEC §7): InputError 2, InfeasibleError 3,
+The CLI maps each class to an exit code (README: commands): InputError 2, InfeasibleError 3,
 SolverError 4. Library users catch :class:`IrelError`.
 """
 

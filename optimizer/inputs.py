@@ -1,4 +1,4 @@
-"""ModelInputs: the validated, normalised input, and the parameters of SPEC §3 derived from it.
+"""ModelInputs: the validated, normalised input, and the parameters of docs/model.md derived from it.
 
 A ``ModelInputs`` holds one typed frame per sheet, with blank periods already expanded,
 each record keeping the Excel row it came from (``_row``). It is built only through
@@ -25,7 +25,7 @@ from .validate import frames_from_user, is_blank, normalise
 
 @dataclass(frozen=True)
 class Params:
-    """Plain-Python parameters of SPEC §3, in sorted or sheet order (never set order).
+    """Plain-Python parameters of docs/model.md, in sorted or sheet order (never set order).
 
     Index letters: m mine, c cracking plant, s separation plant, p product, k customer,
     q product or MRECL, t period.
@@ -84,7 +84,7 @@ class ModelInputs:
 
     @classmethod
     def from_frames(cls, frames: Mapping[str, pd.DataFrame], *, source: str = "<frames>") -> ModelInputs:
-        """Build from one DataFrame per sheet, named and shaped as in the workbook (SPEC §4).
+        """Build from one DataFrame per sheet, named and shaped as in the workbook (README: input workbook).
 
         Validation is the same as for a workbook; rows are numbered as Excel would number
         them (header in row 1), so messages read ``demand row 5``.

@@ -1,4 +1,4 @@
-"""Solved LP -> tidy pandas tables (SPEC §6). Pure pandas: no Pyomo, no Excel.
+"""Solved LP -> tidy pandas tables (docs/outputs.md). Pure pandas: no Pyomo, no Excel.
 
 Every table is long/tidy with one header row. Money in the tables is undiscounted cash in
 the period unless a column says ``_pv`` (present value, discounted with df[t]); the
@@ -90,7 +90,7 @@ def constraint_table(inputs: ModelInputs, lp: LpData, sol: LpSolution,
 
 def build_tables(inputs: ModelInputs, lp: LpData, sol: LpSolution, ranges=None,
                  release: dict | None = None) -> dict[str, pd.DataFrame]:
-    """All result tables of SPEC §6 except summary and run_info (see :func:`summary_table`).
+    """All result tables of docs/outputs.md except summary and run_info (see :func:`summary_table`).
 
     ``ranges`` (:class:`~optimizer.sensitivity.Ranges`) adds RHS and cost ranging;
     ``release`` (from :func:`~optimizer.sensitivity.treaty_release`) adds who absorbs a

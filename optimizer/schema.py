@@ -1,4 +1,4 @@
-"""The input workbook, declared once (SPEC §4).
+"""The input workbook, declared once (README: input workbook).
 
 Every sheet and column of the input workbook is declared here, as data. The reader, the
 validator, the template writer and the README's workbook reference all read these
@@ -11,7 +11,7 @@ Column kinds:
 - ``number``  a real number; "1,200" and " 3000 " are accepted
 - ``bool``    true/false/yes/no/1/0 in any case
 - ``choice``  one of ``choices`` (case-insensitive, stored lowercase)
-- ``path``    a change path (SPEC §5), kept as text and parsed by :mod:`optimizer.changes`
+- ``path``    a change path (README: change paths), kept as text and parsed by :mod:`optimizer.changes`
 - ``value``   a scenario value: a number when it reads as one, else text
 """
 

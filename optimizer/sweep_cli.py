@@ -1,4 +1,4 @@
-"""The `scenarios` and `sweep` commands (SPEC §5 and §7).
+"""The `scenarios` and `sweep` commands (README: change paths, commands).
 
 Everything that can be checked before solving is: the options, the change paths and
 their filter values, the size of the request and the output path. Only then is the model

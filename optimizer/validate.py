@@ -143,7 +143,7 @@ class _Collector:
 def _type_sheet(sheet: Sheet, raw: pd.DataFrame, out: _Collector) -> pd.DataFrame:
     """Convert every cell of one sheet, fill defaults, report bad and missing cells."""
     present = set(raw.columns)
-    # An optional sheet may be empty, header and all (SPEC §4).
+    # An optional sheet may be empty, header and all (README: input workbook).
     empty_optional = sheet.optional and raw.empty
     missing = [] if empty_optional else [
         c.name for c in sheet.columns if c.required and c.name not in present]
