@@ -60,27 +60,23 @@ def check_output(path: Path, *, option: str = "-o", protect: Iterable[Path] = ()
         raise fail("give a file name, e.g. outputs/result.xlsx")
     if path.suffix.lower() != ".xlsx":
         raise fail(f"the output must be an .xlsx workbook, e.g. {path.with_suffix('.xlsx').name}")
-    if path.is_dir():
-        raise fail(f"is a folder; give a file name, e.g. {path / 'result.xlsx'}")
-    for keep in protect:
-        if keep and (path.resolve() == Path(keep).resolve()
-                     or (path.exists() and Path(keep).exists() and path.samefile(keep))):
-            raise fail("refusing to overwrite the input workbook; choose another "
-                       "output path")
     ancestor = path.parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
     try:
-        name_max = os.pathconf(ancestor if ancestor.is_dir() else ancestor.parent, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        name_max = 255
-    size = len(os.fsencode(path.name))
-    if size > name_max:
-        raise fail(f"the file name is {size} bytes long; this file system allows at most "
-                   f"{name_max}. Choose a shorter name")
-    if ancestor.exists() and not ancestor.is_dir():
-        raise fail(f"{ancestor} is a file, not a folder")
-    try:
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise fail(f"{ancestor} is a file, not a folder")
+        size, name_max = len(os.fsencode(path.name)), os.pathconf(ancestor, "PC_NAME_MAX")
+        if size > name_max:
+            raise fail(f"the file name is {size} bytes long; this file system allows at most "
+                       f"{name_max}. Choose a shorter name")
+        if path.is_dir():
+            raise fail(f"is a folder; give a file name, e.g. {path / 'result.xlsx'}")
+        for keep in protect:
+            if keep and (path.resolve() == Path(keep).resolve()
+                         or (path.exists() and Path(keep).exists() and path.samefile(keep))):
+                raise fail("refusing to overwrite the input workbook; choose another "
+                           "output path")
         # The writer writes a temporary file next to the output, then renames it; missing
         # folders are created then (so a run that fails never leaves an empty folder).
         fd, probe = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=ancestor)
