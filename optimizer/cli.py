@@ -112,6 +112,8 @@ def _print_result(result, out_path: Path | None) -> None:
     print(f"status: {result.status}" + (" (strict)" if result.strict else ""))
     if result.scenario:
         print(f"scenario: {result.scenario} ({'; '.join(result.changes)})")
+    elif result.changes:
+        print(f"changes: {'; '.join(result.changes)}")
     if result.optimal:
         print(f"objective: {_fmt(result.objective)} {cur} (present value)")
         for key, label in (("revenue_pv", "revenue (PV)"), ("penalties_pv", "penalties (PV)"),
@@ -135,14 +137,40 @@ def cmd_solve(args) -> int:
     from . import read_inputs, solve, write_results
 
     path = _input_path(args.input)
-    out = Path(args.output) if args.output else default_output(path, args.scenario)
+    changes = set_changes(args.set_values or [])
+    out = Path(args.output) if args.output else \
+        default_output(path, args.scenario or ("changed" if changes else None))
     check_output(out, option=_output_option(args), protect=[path])
     inputs = read_inputs(path)
+    # A scenario or --set run also solves the base case, for the vs_base sheet.
     result = solve(inputs, strict=True if args.strict else None, scenario=args.scenario,
-                   verbose=args.verbose)
+                   verbose=args.verbose, changes=changes, with_base=True)
     write_results(result, out)
     _print_result(result, out)
     return EXIT_OK if result.optimal else EXIT_INFEASIBLE
+
+
+def set_changes(options: list[str]) -> list:
+    """``--set PATH=VALUE`` options -> changes (the change-path syntax of sweeps)."""
+    from .changes import Change, parse_path
+    from .sweeps import parse_values
+
+    changes = []
+    for option in options:
+        flag = f"--set {option}"
+        close = option.rfind("]")
+        eq = option.find("=", close + 1) if close >= 0 else option.find("=")
+        if eq < 0:
+            raise InputError(f"{flag}: expected PATH=VALUE, e.g. "
+                             "'demand.min_t[customer=X_TREI]=500'")
+        path = option[:eq].strip()
+        parse_path(path, flag)
+        values = parse_values(option[eq + 1:], flag)
+        if len(values) != 1:
+            raise InputError(f"{flag}: solve takes one value per --set; use `irel-alloc sweep` "
+                             "to try several")
+        changes.append(Change(path, values[0], "set", flag))
+    return changes
 
 
 def cmd_explain(args) -> int:
@@ -225,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="result workbook (default: "
                    "outputs/<input-stem>[-<scenario>]-result.xlsx)")
     p.add_argument("--scenario", help="apply a named scenario of the scenarios sheet")
+    p.add_argument("--set", action="append", dest="set_values", metavar="PATH=VALUE",
+                   help="change one input, e.g. 'demand.min_t[customer=X_TREI]=500' "
+                   "(repeatable; applied after --scenario)")
     p.add_argument("--strict", action="store_true", help="minimums are hard (no shortfall)")
     common(p)
     p.set_defaults(func=cmd_solve)

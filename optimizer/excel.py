@@ -3,20 +3,41 @@
 The reader returns raw frames: one DataFrame per declared sheet, cells as Excel gave them,
 plus a ``_row`` column with the Excel row number so every later message can point at the
 cell. Typing and checking happen in :mod:`optimizer.validate`.
+
+Reading rules that live here (the README's "Reading rules" list them for the planner):
+
+- only the cells stored in the file are visited, so a stray value in XFD1048576 costs one
+  cell, not a walk over billions of empty ones;
+- a merged range counts as its top-left value in every cell it covers;
+- a sheet or header that is not declared is ignored without a word when it is an
+  annotation name (:data:`~optimizer.schema.ANNOTATION_SHEETS`,
+  :data:`~optimizer.schema.ANNOTATION_COLUMNS`), is an error when it is close to a declared
+  name ("did you mean ...?"), and is otherwise a warning;
+- values under a blank header are an error, and so is any file openpyxl cannot parse.
 """
 
 from __future__ import annotations
 
-import zipfile
+import difflib
+import gc
+import re
+from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError, Problem
-from .schema import IGNORED_SHEETS, SHEET_BY_NAME
+from .errors import InputError, InputWarning, Problem
+from .schema import ANNOTATION_COLUMNS, ANNOTATION_SHEETS, SHEET_BY_NAME
 
 ROW = "_row"
 """Name of the column that carries each record's Excel row number."""
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_SEPARATORS = re.compile(r"[\s_\-]+")
+CLOSE_CUTOFF = 0.75
+"""difflib ratio (on names without case, spaces, hyphens and underscores) above which an
+unknown name is taken for a misspelt declared one."""
 
 
 def _letter(index: int) -> str:
@@ -33,12 +54,138 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def read_workbook(path: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, str]]]:
+# ---------------------------------------------------------------- names
+
+
+def _squash(name: str) -> str:
+    """Case, spaces (also non-breaking), hyphens, underscores and invisible characters out."""
+    return _SEPARATORS.sub("", name.translate(_INVISIBLE).lower())
+
+
+def _abbreviates(found: str, known: str) -> bool:
+    """'min_tonnes' ~ 'min_t', 'cap_t' ~ 'capacity_t': word by word, one starts the other."""
+    a = [w for w in _SEPARATORS.split(found.translate(_INVISIBLE).lower()) if w]
+    b = [w for w in _SEPARATORS.split(known) if w]
+    return len(a) == len(b) > 1 and all(x.startswith(y) or y.startswith(x) for x, y in zip(a, b))
+
+
+def match_name(found: str, known: Iterable[str], annotations: Iterable[str] = ()) -> tuple[str, str | None]:
+    """Classify a sheet or header name against the declared ``known`` names.
+
+    Returns ``("known", name)`` for an exact match ignoring case and surrounding spaces,
+    ``("annotation", None)`` for an annotation name, ``("close", name)`` for a name that is
+    probably a misspelt declared one, else ``("unknown", None)``.
+    """
+    known = list(known)
+    annotations = {a.lower() for a in annotations}
+    text = found.strip().lower()
+    if text in known:
+        return "known", text
+    if text in annotations:
+        return "annotation", None
+    squashed = _squash(found)
+    by_squash = {_squash(k): k for k in known}
+    if squashed in by_squash:
+        return "close", by_squash[squashed]
+    if squashed in {_squash(a) for a in annotations}:
+        return "annotation", None
+    best = difflib.get_close_matches(squashed, list(by_squash), n=1, cutoff=CLOSE_CUTOFF)
+    if best:
+        return "close", by_squash[best[0]]
+    for name in known:
+        if _abbreviates(found, name):
+            return "close", name
+    return "unknown", None
+
+
+def _shown(name: str) -> str:
+    """repr() of a name, with invisible characters spelt out so the planner can see them."""
+    return repr(name).translate({c: f"\\u{c:04x}" for c in _INVISIBLE})
+
+
+def misspelt(what: str, found: str, suggestion: str) -> str:
+    """The 'expected' text of a close-but-unknown name."""
+    hidden = " (it contains an invisible character)" if found.translate(_INVISIBLE) != found else ""
+    return f"a known {what}{hidden}: did you mean {suggestion!r}? Rename it, or it would be ignored"
+
+
+def unknown(what: str, known: Iterable[str]) -> str:
+    """The 'expected' text of a warning about an unknown name."""
+    return f"one of the {what}s {', '.join(known)}; it is not read"
+
+
+def classify_headers(sheet: str, headers: dict[int, str], row: int | None,
+                     problems: list[Problem], warnings: list[Problem] | None) -> dict[int, str]:
+    """Header text by 0-based position -> declared column by position; reports the others.
+
+    ``row`` is the Excel row of the header (None for DataFrames, which have no cells).
+    """
+    spec = SHEET_BY_NAME[sheet]
+    columns: dict[int, str] = {}
+    seen: set[str] = set()
+    for i, text in headers.items():
+        cell = f"{_letter(i)}{row}" if row is not None else None
+        verdict, name = match_name(text, spec.column_names, ANNOTATION_COLUMNS)
+        if verdict == "known":
+            if name in seen:
+                problems.append(Problem(sheet, row, name, text, "each column header once", cell))
+            seen.add(name)
+            columns[i] = name
+        elif verdict == "close":
+            problems.append(Problem(sheet, row, None, text, misspelt("column", text, name), cell))
+        elif verdict == "unknown" and warnings is not None:
+            warnings.append(InputWarning(sheet, row, None, text, unknown(f"column of {sheet}",
+                                                                          spec.column_names), cell))
+    return columns
+
+
+def classify_sheets(titles: Iterable[str], problems: list[Problem],
+                    warnings: list[Problem] | None) -> dict[str, str]:
+    """Sheet titles -> declared sheet name for the titles to read; reports the others.
+
+    A title close to a declared sheet is an error, unless that sheet is present too (a copy
+    such as 'demand (2)' or 'demand_old'): then it is a warning.
+    """
+    titles = list(titles)
+    read: dict[str, str] = {}
+    later: list[tuple[str, str]] = []
+    for title in titles:
+        verdict, name = match_name(title, SHEET_BY_NAME, ANNOTATION_SHEETS)
+        if verdict == "known":
+            if name in read.values():
+                problems.append(Problem(title, None, None, title, f"one sheet called {name!r}, found two"))
+            else:
+                read[title] = name
+        elif verdict == "close":
+            later.append((title, name))
+        elif verdict == "unknown" and warnings is not None:
+            warnings.append(InputWarning(title, None, None, title,
+                                         unknown("sheet", SHEET_BY_NAME)))
+    for title, name in later:
+        if name in read.values():
+            if warnings is not None:
+                warnings.append(InputWarning(title, None, None, title,
+                                             f"a known sheet; it looks like a copy of {name!r} "
+                                             f"and is not read (the sheet {name!r} is)"))
+        else:
+            problems.append(Problem(title, None, None, title, misspelt("sheet", title, name)))
+    return read
+
+
+# ---------------------------------------------------------------- workbooks
+
+
+def read_workbook(path: str | Path, *, warnings: list[Problem] | None = None,
+                  problems: list[Problem] | None = None
+                  ) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, str]]]:
     """Read every declared sheet of ``path`` into raw frames.
 
     Returns ``(frames, letters)``: ``letters[sheet][column]`` is the Excel column letter.
-    Raises :class:`InputError` for a missing or unreadable file, and for formula cells
-    without a cached value (all of them at once).
+    Raises :class:`InputError` for a missing or unreadable file. Problems with names and
+    cells (misspelt sheets and headers, values under a blank header, formulas without a
+    cached value) are appended to ``problems`` when given, so that validation can list
+    them with its own; without it they are raised here, all at once. Warnings (unknown
+    names) are appended to ``warnings`` when given.
     """
     import openpyxl  # heavy; only needed when a workbook is actually read
 
@@ -47,73 +194,214 @@ def read_workbook(path: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, 
         raise InputError(f"input file not found: {path}")
     if path.is_dir():
         raise InputError(f"input path is a folder, expected an .xlsx file: {path}")
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        values_wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
-        formulas_wb = openpyxl.load_workbook(path, data_only=False, read_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise InputError(
-            f"cannot read {path} as an Excel workbook (.xlsx): {exc}. "
-            "Save it from Excel as 'Excel Workbook (*.xlsx)'."
-        ) from None
-
+    found: list[Problem] = []
     frames: dict[str, pd.DataFrame] = {}
     letters: dict[str, dict[str, str]] = {}
-    problems: list[Problem] = []
+    part = "the workbook structure"
     try:
-        for title in values_wb.sheetnames:
-            name = title.strip().lower()
-            if title in IGNORED_SHEETS or name not in SHEET_BY_NAME:
-                continue
-            if name in frames:
-                problems.append(Problem(title, None, None, title,
-                                        f"one sheet called {name!r}, found two"))
-                continue
-            frame, cols, sheet_problems = _read_sheet(
-                name, values_wb[title].iter_rows(values_only=True),
-                formulas_wb[title].iter_rows(values_only=True))
-            frames[name], letters[name] = frame, cols
-            problems.extend(sheet_problems)
-    finally:
-        values_wb.close()
-        formulas_wb.close()
-    if problems:
-        raise InputError(problems, source=str(path))
+        with _gc_paused():
+            wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
+            try:
+                sheets = {ws.title: ws for ws in wb.worksheets if hasattr(ws, "_worksheet_path")}
+                for title, name in classify_sheets(sheets, found, warnings).items():
+                    ws = sheets[title]
+                    part = ws._worksheet_path
+                    frames[name], letters[name] = _read_sheet(name, ws, found, warnings)
+            finally:
+                wb.close()
+    except Exception as exc:  # noqa: BLE001 - any parse failure of a user's file is a user error
+        raise InputError(
+            f"cannot read {path} as an Excel workbook (.xlsx): {part} is damaged or not what "
+            f"Excel writes ({type(exc).__name__}: {exc}). Open it in Excel and save it as "
+            "'Excel Workbook (*.xlsx)'."
+        ) from None
+    if problems is not None:
+        problems.extend(found)
+    elif found:
+        raise InputError(found, source=str(path))
     return frames, letters
 
 
-def _read_sheet(name, value_rows, formula_rows):
-    """Header = first non-blank row; every later non-blank row is a record."""
-    problems: list[Problem] = []
-    header: list[str] | None = None
+_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_CELL, _ROW_TAG, _MERGE = _NS + "c", _NS + "row", _NS + "mergeCell"
+_V, _F, _IS, _T, _R = _NS + "v", _NS + "f", _NS + "is", _NS + "t", _NS + "r"
+_ADDRESS = re.compile(r"([A-Z]{1,3})(\d+)$")
+_COLUMN_INDEX: dict[str, int] = {}
+
+
+def _column_index(letters: str) -> int:
+    """'A' -> 0, 'AA' -> 26 (cached: a sheet has few distinct columns)."""
+    index = _COLUMN_INDEX.get(letters)
+    if index is None:
+        index = 0
+        for ch in letters:
+            index = index * 26 + ord(ch) - 64
+        index = _COLUMN_INDEX[letters] = index - 1
+    return index
+
+
+def _inline_text(element) -> str:
+    """The text of an inline string: its <t>, or the <t> of each rich-text run."""
+    node = element.find(_IS)
+    if node is None:
+        return ""
+    text = node.findtext(_T)
+    if text is not None:
+        return text
+    return "".join(run.findtext(_T) or "" for run in node.findall(_R))
+
+
+@contextmanager
+def _gc_paused():
+    """Pause cyclic GC: a read allocates a tuple per cell, and GC passes would only rescan
+    them (on 10^5 demand rows the read takes about a third of the time with GC paused)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _cell_value(el, strings, dates: set, durations: set, epoch) -> tuple | None:
+    """(cached value, formula or None) of one <c> element; None for an empty cell.
+
+    Values are what openpyxl would give: numbers, text, booleans, dates, and Excel errors
+    as their text ('#REF!'). The formula is kept only when there is no cached value.
+    """
+    kind = el.get("t", "n")
+    text = el.findtext(_V)
+    if kind == "inlineStr":
+        value = _inline_text(el)
+    elif not text:
+        value = None
+    elif kind == "n":
+        value = float(text) if ("." in text or "E" in text or "e" in text) else int(text)
+        style = el.get("s")
+        if style and int(style) in dates:
+            from openpyxl.utils.datetime import from_excel
+
+            value = from_excel(value, epoch, timedelta=int(style) in durations)
+    elif kind == "s":
+        value = strings[int(text)]
+    elif kind == "b":
+        value = text.strip() in ("1", "true")
+    elif kind == "d":
+        from openpyxl.utils.datetime import from_ISO8601
+
+        value = from_ISO8601(text)
+    else:  # "str" (a formula's text result) and "e" (an error such as #REF!)
+        value = text
+    if value is None or value == "":
+        formula = el.find(_F)
+        if formula is not None:
+            return None, "=" + (formula.text or "")
+        return None
+    return value, None
+
+
+def _sheet_cells(ws) -> tuple[dict[int, dict[int, tuple]], list[str]]:
+    """The cells stored in one sheet's XML: {row: {col: (value, formula)}} and merged ranges.
+
+    Only stored cells are visited (openpyxl's ``iter_rows`` fills every gap up to the
+    sheet's dimension, and its cell parser costs about twice this one). Columns are 0-based.
+    """
+    from xml.etree.ElementTree import iterparse
+
+    wb = ws.parent
+    book = (ws._shared_strings, wb._date_formats, wb._timedelta_formats, wb.epoch)
+    rows: dict[int, dict[int, tuple]] = {}
+    ranges: list[str] = []
+    loose: list[tuple[int, tuple]] = []  # cells without an address, placed at their row's end
+    last_row, col = 0, -1
+    with ws._get_source() as src:
+        for _, el in iterparse(src):
+            tag = el.tag
+            if tag == _CELL:
+                place = _ADDRESS.match(el.get("r") or "")
+                col = _column_index(place[1]) if place else col + 1
+                cell = _cell_value(el, *book)
+                if cell is not None:
+                    if place:
+                        rows.setdefault(int(place[2]), {})[col] = cell
+                    else:
+                        loose.append((col, cell))
+                el.clear()
+            elif tag == _ROW_TAG:
+                number = el.get("r")
+                last_row = int(number) if number and number.isdigit() else last_row + 1
+                if loose:
+                    rows.setdefault(last_row, {}).update(loose)
+                    loose.clear()
+                col = -1
+                el.clear()
+            elif tag == _MERGE:
+                ranges.append(el.get("ref", ""))
+    return rows, [r for r in ranges if r]
+
+
+def _fill_merged(rows: dict[int, dict[int, tuple]], ranges: list[str]) -> None:
+    """Give every cell of a merged range its top-left value.
+
+    Only rows that hold a stored cell and columns that hold one somewhere are filled, so a
+    merge over a whole sheet costs what the data costs.
+    """
+    from bisect import bisect_left, bisect_right
+
+    from openpyxl.utils.cell import range_boundaries
+
+    order = sorted(rows)
+    columns = sorted({c for cells in rows.values() for c in cells})
+    for ref in ranges:
+        min_col, min_row, max_col, max_row = range_boundaries(ref)
+        top_left = rows.get(min_row, {}).get(min_col - 1)
+        if top_left is None:
+            continue
+        cols = columns[bisect_left(columns, min_col - 1):bisect_right(columns, max_col - 1)]
+        for r in order[bisect_left(order, min_row):bisect_right(order, max_row)]:
+            for c in cols:
+                rows[r][c] = top_left
+
+
+def _read_sheet(name: str, ws, problems: list[Problem], warnings: list[Problem] | None
+                ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Header = first row with a stored value; every later row with a value is a record."""
+    rows, ranges = _sheet_cells(ws)
+    _fill_merged(rows, ranges)
+    order = sorted(rows)
+    if not order:
+        return pd.DataFrame(columns=[ROW]), {}
+    header_row = order[0]
+    header = {c: str(v).strip() for c, (v, _) in rows[header_row].items() if not _blank(v)}
+    columns = classify_headers(name, header, header_row, problems, warnings)
+    blank_under: dict[int, int] = {}
     records: list[dict] = []
-    for excel_row, (values, formulas) in enumerate(zip(value_rows, formula_rows), start=1):
-        if all(_blank(v) for v in values) and all(_blank(f) for f in formulas):
-            continue
-        if header is None:
-            header = [str(v).strip().lower() if not _blank(v) else "" for v in values]
-            seen: set[str] = set()
-            for i, col in enumerate(header):
-                if col and col in seen:
-                    problems.append(Problem(name, excel_row, col, col,
-                                            "each column header once", cell=f"{_letter(i)}{excel_row}"))
-                seen.add(col)
-            continue
-        record = {ROW: excel_row}
-        for i, col in enumerate(header):
-            if not col or col in record:
+    for r in order[1:]:
+        cells = rows[r]
+        record: dict = {}
+        for c, (value, formula) in cells.items():
+            col = columns.get(c)
+            if col is None:
+                if c not in header and not (_blank(value) and not formula):
+                    blank_under.setdefault(c, r)
                 continue
-            value = values[i] if i < len(values) else None
-            formula = formulas[i] if i < len(formulas) else None
-            if value is None and isinstance(formula, str) and formula.startswith("="):
+            if formula and value is None:
                 problems.append(Problem(
-                    name, excel_row, col, formula,
-                    "a value: this formula has no cached result. Open and save the file "
-                    "in Excel, or type the number", cell=f"{_letter(i)}{excel_row}"))
+                    name, r, col, formula, "a value: this formula has no cached result. Open and "
+                    "save the file in Excel, or type the number", cell=f"{_letter(c)}{r}"))
             record[col] = value
-        records.append(record)
-    header = header or []
-    columns = [c for c in dict.fromkeys(header) if c]
-    frame = pd.DataFrame(records, columns=[ROW, *columns], dtype=object)
-    return frame, {c: _letter(header.index(c)) for c in columns}, problems
+        if any(not _blank(v) for v in record.values()) or any(
+                f for c, (_, f) in cells.items() if c in columns):
+            record[ROW] = r
+            records.append(record)
+    for c, r in sorted(blank_under.items()):
+        problems.append(Problem(name, header_row, None, None,
+                                f"a column name: values under a blank header (first at "
+                                f"{_letter(c)}{r})", cell=f"{_letter(c)}{header_row}"))
+    names = list(dict.fromkeys(columns.values()))
+    frame = pd.DataFrame.from_records(records, columns=[ROW, *names]).astype(object)
+    first = {}
+    for c, col in sorted(columns.items()):
+        first.setdefault(col, _letter(c))
+    return frame, first

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from .errors import Problem
 from .excel import ROW
 from .schema import MRECL
 from .validate import frames_from_user, is_blank, normalise
@@ -81,6 +82,9 @@ class ModelInputs:
     sha256: str | None = None
     path: str | None = None
     """The workbook this came from, if any (never overwritten by the writer)."""
+    warnings: tuple[Problem, ...] = ()
+    """What the reader and validator read past but the planner should see (unknown sheets
+    and columns, a high discount rate, periods that run backwards): ``InputWarning``s."""
 
     @classmethod
     def from_frames(cls, frames: Mapping[str, pd.DataFrame], *, source: str = "<frames>") -> ModelInputs:
@@ -89,14 +93,19 @@ class ModelInputs:
         Validation is the same as for a workbook; rows are numbered as Excel would number
         them (header in row 1), so messages read ``demand row 5``.
         """
-        raw, letters = frames_from_user(dict(frames))
-        return cls._from_raw(raw, letters, source=source)
+        problems: list[Problem] = []
+        warnings: list[Problem] = []
+        raw, letters = frames_from_user(dict(frames), warnings=warnings, problems=problems)
+        return cls._from_raw(raw, letters, source=source, problems=problems, warnings=warnings)
 
     @classmethod
     def _from_raw(cls, raw, letters, *, source: str, sha256: str | None = None,
-                  path: str | None = None) -> ModelInputs:
-        typed, settings = normalise(raw, letters, source=source)
-        return cls(typed, settings, source, letters, sha256, path)
+                  path: str | None = None, problems: list[Problem] | None = None,
+                  warnings: list[Problem] | None = None) -> ModelInputs:
+        """Validate raw frames; ``problems`` and ``warnings`` are the reader's, listed first."""
+        found = list(warnings or [])
+        typed, settings = normalise(raw, letters, source=source, problems=problems, warnings=found)
+        return cls(typed, settings, source, letters, sha256, path, tuple(dict.fromkeys(found)))
 
     def frame(self, sheet: str) -> pd.DataFrame:
         """The typed, expanded frame of a sheet, without the ``_row`` bookkeeping column."""
@@ -139,9 +148,12 @@ def read_inputs(path: str | Path) -> ModelInputs:
     from .excel import read_workbook
 
     path = Path(path)
-    raw, letters = read_workbook(path)
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    raw, letters = read_workbook(path, warnings=warnings, problems=problems)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return ModelInputs._from_raw(raw, letters, source=path.name, sha256=digest, path=str(path))
+    return ModelInputs._from_raw(raw, letters, source=path.name, sha256=digest, path=str(path),
+                                 problems=problems, warnings=warnings)
 
 
 Records = Mapping[str, Sequence[Mapping[str, Any]]]

@@ -243,6 +243,8 @@ SHEETS: tuple[Sheet, ...] = (
         _c("value", "value", required=True, doc="The new value, factor or increment."),
         _c("mode", "choice", default="set", choices=("set", "scale", "add"),
            doc="set replaces, scale multiplies, add adds."),
+        _c("description", "text", doc="What the scenario asks, in a planner's words; shown "
+           "in comparison workbooks (the first non-blank row of a scenario counts)."),
     ), optional=True, doc="Named scenarios, run by `solve --scenario` and `scenarios`."),
 )
 
@@ -264,5 +266,15 @@ SETTING_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 
 IGNORED_SHEETS = frozenset({"README"})
 
+ANNOTATION_SHEETS = frozenset({"readme", "sources", "notes", "lists"})
+"""Sheets read by people only, ignored without a word (matched ignoring case); ``lists`` is
+the template's hidden helper sheet. Any other undeclared sheet is a warning, or an error
+when its name is close to a declared one."""
+
+ANNOTATION_COLUMNS = frozenset({"name", "notes", "note", "source", "sources", "comment",
+                                "comments", "description", "remarks", "unit"})
+"""Column headers for people, ignored on every sheet that does not declare them."""
+
 __all__ = ["Column", "Sheet", "Setting", "SHEETS", "SHEET_BY_NAME", "SETTINGS",
-           "SETTING_BY_KEY", "MRECL", "IGNORED_SHEETS", "REF_WORDS"]
+           "SETTING_BY_KEY", "MRECL", "IGNORED_SHEETS", "REF_WORDS", "ANNOTATION_SHEETS",
+           "ANNOTATION_COLUMNS"]

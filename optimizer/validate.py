@@ -17,12 +17,21 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import InputError, Problem
-from .excel import ROW, _letter
-from .schema import MRECL, SETTING_BY_KEY, SETTINGS, SHEET_BY_NAME, SHEETS, Column, Sheet
+from .errors import InputError, InputWarning, Problem
+from .excel import ROW, _letter, classify_headers, classify_sheets, match_name
+from .schema import MRECL, SETTING_BY_KEY, SETTINGS, SHEETS, Column, Sheet
 
 SHARE_TOLERANCE = 1e-6
+HIGH_DISCOUNT_RATE = 0.3
+"""A discount rate above this is read but warned about (30 %/yr is rarely meant)."""
+EXCEL_ERRORS = frozenset({"#REF!", "#N/A", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!",
+                          "#SPILL!", "#CALC!", "#GETTING_DATA"})
+"""What Excel shows in a cell whose formula failed; never an id, a text or a number."""
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+_DOT_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+$")
+"""'3.000', '1.200', '12.500.000': a dot before exactly three digits may group thousands."""
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$|^[+-]?\d{1,3}(\.\d{3})*,\d*$")
+_YEAR = re.compile(r"^(?:FY)?\s*(\d{4})(?:\s*[-/]\s*\d{2,4})?$", re.IGNORECASE)
 _TRUE = {"true", "yes", "1", "y"}
 _FALSE = {"false", "no", "0", "n"}
 
@@ -34,8 +43,10 @@ class _Bad(Exception):
 def is_blank(value: Any) -> bool:
     if value is None:
         return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
+    if isinstance(value, float):
+        return value != value  # NaN
+    if isinstance(value, str):
+        return not value.strip()
     if value is pd.NA or value is pd.NaT:
         return True
     return isinstance(value, str) and not value.strip()
@@ -47,6 +58,8 @@ def _reject_dates(value: Any) -> None:
 
 
 def to_id(value: Any) -> str:
+    if type(value) is str:  # the common case
+        return value.strip()
     _reject_dates(value)
     if isinstance(value, bool):
         return str(value).upper()
@@ -73,6 +86,14 @@ def to_number(value: Any) -> float:
         text = str(value).strip().replace("\u00a0", "").replace(" ", "")
         if _THOUSANDS.match(text):
             text = text.replace(",", "")
+        elif _DOT_THOUSANDS.match(text):
+            thousands = f"{int(text.replace('.', '')):,}"
+            decimal = f"{float(text):g} or " if text.count(".") == 1 else ""
+            raise _Bad(f"ambiguous text {text!r}: is it {decimal}{thousands}? Type the number "
+                       "in a number cell, or as text without thousands dots")
+        elif _DECIMAL_COMMA.match(text):
+            raise _Bad(f"a decimal comma in {text!r}: type {text.replace('.', '').replace(',', '.')}"
+                       " with a decimal point")
         try:
             number = float(text)
         except ValueError:
@@ -125,19 +146,74 @@ def _convert(col: Column, value: Any) -> Any:
 
 
 class _Collector:
-    """Gathers problems for one source, knowing each sheet's column letters."""
+    """Gathers problems (and warnings) for one source, knowing each sheet's column letters.
 
-    def __init__(self, letters: dict[str, dict[str, str]]):
+    ``problems`` may start with what the reader found; a later problem at a cell already
+    reported is dropped (a formula without a cached value is not also a blank cell).
+    """
+
+    def __init__(self, letters: dict[str, dict[str, str]], problems: list[Problem] | None = None,
+                 warnings: list[Problem] | None = None):
         self.letters = letters
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = list(problems or [])
+        self.warnings: list[Problem] = warnings if warnings is not None else []
+        self._located = {(p.sheet, p.row, p.column) for p in self.problems if p.row is not None}
 
-    def add(self, sheet: str, row: int | None, column: str | None, found: Any,
-            expected: str) -> None:
+    def _problem(self, kind: type[Problem], sheet: str, row: int | None, column: str | None,
+                 found: Any, expected: str) -> Problem:
         cell = None
         letter = self.letters.get(sheet, {}).get(column or "")
         if letter and row is not None:
             cell = f"{letter}{row}"
-        self.problems.append(Problem(sheet, row, column, found, expected, cell))
+        return kind(sheet, row, column, found, expected, cell)
+
+    def add(self, sheet: str, row: int | None, column: str | None, found: Any,
+            expected: str) -> None:
+        if row is not None and (sheet, row, column) in self._located:
+            return
+        self.problems.append(self._problem(Problem, sheet, row, column, found, expected))
+
+    def warn(self, sheet: str, row: int | None, column: str | None, found: Any,
+             expected: str) -> None:
+        self.warnings.append(self._problem(InputWarning, sheet, row, column, found, expected))
+
+
+def _excel_error(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().upper() in EXCEL_ERRORS
+
+
+def _type_column(sheet: Sheet, col: Column, values: list, rows: list, out: _Collector) -> list:
+    """Convert one column's cells; blanks take the default, bad cells become None (reported).
+
+    Converted texts are memoised: id and choice columns repeat a few values many times.
+    """
+    typed: list[Any] = [col.default] * len(values)
+    memo: dict[str, Any] = {}
+    for i, value in enumerate(values):
+        if type(value) is str and value in memo:
+            typed[i] = memo[value]
+            continue
+        if is_blank(value):
+            if col.required:
+                out.add(sheet.name, rows[i], col.name, None, col.expectation())
+            continue
+        if _excel_error(value):
+            out.add(sheet.name, rows[i], col.name, value,
+                    f"{col.expectation()}, not the Excel error {value.strip()}: fix the formula "
+                    "(or the cells it refers to)")
+            typed[i] = None
+            continue
+        try:
+            typed[i] = _convert(col, value)
+        except _Bad as why:
+            out.add(sheet.name, rows[i], col.name, value, f"{col.expectation()} (got {why})"
+                    if str(why) not in ("out of range", "not one of the choices")
+                    else col.expectation())
+            typed[i] = None
+            continue
+        if type(value) is str:
+            memo[value] = typed[i]
+    return typed
 
 
 def _type_sheet(sheet: Sheet, raw: pd.DataFrame, out: _Collector) -> pd.DataFrame:
@@ -149,26 +225,14 @@ def _type_sheet(sheet: Sheet, raw: pd.DataFrame, out: _Collector) -> pd.DataFram
         c.name for c in sheet.columns if c.required and c.name not in present]
     for name in missing:
         out.add(sheet.name, None, name, None, f"a column named {name!r}")
-    records = []
-    for raw_record in raw.to_dict("records"):
-        row = None if is_blank(raw_record.get(ROW)) else int(raw_record[ROW])
-        record: dict[str, Any] = {ROW: row}
-        for col in sheet.columns:
-            value = raw_record.get(col.name)
-            if is_blank(value):
-                if col.required and col.name in present:
-                    out.add(sheet.name, row, col.name, None, col.expectation())
-                record[col.name] = col.default
-                continue
-            try:
-                record[col.name] = _convert(col, value)
-            except _Bad as why:
-                out.add(sheet.name, row, col.name, value, f"{col.expectation()} (got {why})"
-                        if str(why) not in ("out of range", "not one of the choices")
-                        else col.expectation())
-                record[col.name] = None
-        records.append(record)
-    return pd.DataFrame(records, columns=[ROW, *sheet.column_names], dtype=object)
+    n = len(raw)
+    rows = ([None if is_blank(r) else int(r) for r in raw[ROW].tolist()] if ROW in present
+            else [None] * n)
+    data: dict[str, list] = {ROW: rows}
+    for col in sheet.columns:
+        data[col.name] = (_type_column(sheet, col, raw[col.name].tolist(), rows, out)
+                          if col.name in present else [col.default] * n)
+    return pd.DataFrame(data, columns=[ROW, *sheet.column_names], dtype=object)
 
 
 def _read_settings(frame: pd.DataFrame | None, out: _Collector) -> dict[str, Any]:
@@ -176,13 +240,14 @@ def _read_settings(frame: pd.DataFrame | None, out: _Collector) -> dict[str, Any
     if frame is None:
         return settings
     seen: dict[str, int] = {}
-    for record in frame.to_dict("records"):
-        key, value, row = record["key"], record["value"], record[ROW]
+    for key, value, row in zip(frame["key"], frame["value"], frame[ROW]):
         if key is None:
             continue
         spec = SETTING_BY_KEY.get(key)
         if spec is None:
-            out.add("settings", row, "key", key, "one of " + ", ".join(SETTING_BY_KEY))
+            verdict, near = match_name(key, SETTING_BY_KEY)
+            hint = f"did you mean {near!r}? " if verdict == "close" else ""
+            out.add("settings", row, "key", key, f"{hint}one of " + ", ".join(SETTING_BY_KEY))
             continue
         if key in seen:
             out.add("settings", row, "key", key, f"each key once (also on row {seen[key]})")
@@ -204,49 +269,92 @@ def _read_settings(frame: pd.DataFrame | None, out: _Collector) -> dict[str, Any
             expected = {"number": f"a number ≥ {spec.lower:g}" if spec.lower is not None
                         else "a number", "bool": "true or false"}.get(spec.kind, "text")
             out.add("settings", row, "value", value, f"{expected} for key {key}")
+    _check_discount_rate(settings, seen.get("discount_rate"), out)
     return settings
+
+
+def _check_discount_rate(settings: dict[str, Any], row: int | None, out: _Collector) -> None:
+    """A rate of 8 meant 8 %: refuse a rate ≥ 1, warn above HIGH_DISCOUNT_RATE."""
+    rate = settings["discount_rate"]
+    if rate is None or rate < HIGH_DISCOUNT_RATE:
+        return
+    if rate >= 1:
+        out.add("settings", row, "value", rate, f"a yearly rate as a fraction below 1 for key "
+                f"discount_rate: type {rate / 100:g} for {rate:g} %")
+        settings["discount_rate"] = 0.0
+    elif rate > HIGH_DISCOUNT_RATE:
+        out.warn("settings", row, "value", rate, f"a discount rate of at most {HIGH_DISCOUNT_RATE:g} "
+                 f"({HIGH_DISCOUNT_RATE:.0%}/yr); {rate:g} is {rate:.0%}/yr. It is used as typed")
+
+
+def _check_period_order(frame: pd.DataFrame, out: _Collector) -> None:
+    """Period ids that read as years (2026, FY2026, 2026-27) and run backwards: a warning."""
+    ids = [p for p in frame["period"] if p is not None]
+    years = [_YEAR.match(p) for p in ids]
+    if len(ids) < 2 or not all(years):
+        return
+    numbers = [int(m[1]) for m in years]
+    if all(a > b for a, b in zip(numbers, numbers[1:])):
+        out.warn("periods", frame[ROW].iloc[0], "period", ids[0],
+                 f"periods in time order: they run from {ids[0]} back to {ids[-1]}, and the "
+                 "model takes the sheet's order as time order (reverse the rows)")
+
+
+def _columns(frame: pd.DataFrame) -> dict[str, list]:
+    """A frame as plain lists, one per column (cheap to index in a Python loop)."""
+    return {c: frame[c].tolist() for c in frame.columns}
 
 
 def _expand_periods(sheet: Sheet, frame: pd.DataFrame, periods: list[str],
                     out: _Collector) -> pd.DataFrame:
-    """Blank period -> one row per period; a row with a period overrides the blank row."""
-    groups: dict[tuple, dict[str | None, dict]] = defaultdict(dict)
-    for record in frame.to_dict("records"):
-        key = tuple(record[k] for k in sheet.keys)
-        if any(k is None for k in key):
+    """Blank period -> one row per period; a row with a period overrides the blank row.
+
+    Rows come out grouped by key, in the order keys first appear, then in period order.
+    """
+    data = _columns(frame)
+    known = set(periods)
+    groups: dict[tuple, dict[str | None, int]] = {}
+    keys = list(zip(*(data[k] for k in sheet.keys)))
+    for i, (key, period) in enumerate(zip(keys, data["period"])):
+        if None in key:
             continue  # already reported as a required cell
-        period = record["period"]
-        if period is not None and period not in periods:
+        if period is not None and period not in known:
             continue  # reported by the reference check
-        earlier = groups[key].get(period)
+        group = groups.setdefault(key, {})
+        earlier = group.get(period)
         if earlier is not None:
             what = "every period (blank)" if period is None else f"period {period}"
-            out.add(sheet.name, record[ROW], "period", period,
-                    f"one row per {'/'.join(sheet.keys)} and {what}; row {earlier[ROW]} "
+            out.add(sheet.name, data[ROW][i], "period", period,
+                    f"one row per {'/'.join(sheet.keys)} and {what}; row {data[ROW][earlier]} "
                     f"already has {', '.join(map(str, key))}")
             continue
-        groups[key][period] = record
-    rows = []
-    for by_period in groups.values():
+        group[period] = i
+    take: list[int] = []
+    expanded: list[str] = []
+    for group in groups.values():
+        blank = group.get(None)
         for period in periods:
-            record = by_period.get(period, by_period.get(None))
-            if record is not None:
-                rows.append({**record, "period": period})
-    return pd.DataFrame(rows, columns=frame.columns, dtype=object)
+            i = group.get(period, blank)
+            if i is not None:
+                take.append(i)
+                expanded.append(period)
+    columns = {c: [values[i] for i in take] for c, values in data.items()}
+    columns["period"] = expanded
+    return pd.DataFrame(columns, columns=frame.columns, dtype=object)
 
 
 def _check_unique(sheet: Sheet, frame: pd.DataFrame, out: _Collector) -> None:
     seen: dict[tuple, int] = {}
-    for record in frame.to_dict("records"):
-        key = tuple(record[k] for k in sheet.keys)
-        if sheet.name != "composition" and any(k is None for k in key):
+    for row, *key in zip(frame[ROW], *(frame[k] for k in sheet.keys)):
+        key = tuple(key)
+        if sheet.name != "composition" and None in key:
             continue
         if key in seen:
-            out.add(sheet.name, record[ROW], sheet.keys[-1], key[-1] if len(key) == 1 else
+            out.add(sheet.name, row, sheet.keys[-1], key[-1] if len(key) == 1 else
                     ", ".join("(blank)" if k is None else str(k) for k in key),
                     f"a unique {'/'.join(sheet.keys)} (row {seen[key]} has the same)")
         else:
-            seen[key] = record[ROW]
+            seen[key] = row
 
 
 def _ref_sets(frames: dict[str, pd.DataFrame]) -> dict[str, set[str]]:
@@ -301,10 +409,9 @@ def _check_cross(frames: dict[str, pd.DataFrame], refs: dict[str, set[str]],
                         "a product id other than MRECL (reserved for mixed chloride)")
     demand = frames.get("demand")
     if demand is not None:
-        for record in demand.to_dict("records"):
-            low, high = record["min_t"], record["max_t"]
+        for row, low, high in zip(demand[ROW], demand["min_t"], demand["max_t"]):
             if low is not None and high is not None and high < low:
-                out.add("demand", record[ROW], "max_t", high, f"a number ≥ min_t ({low:g})")
+                out.add("demand", row, "max_t", high, f"a number ≥ min_t ({low:g})")
     composition = frames.get("composition")
     mines = frames.get("mines")
     if composition is None or mines is None:
@@ -329,14 +436,16 @@ def _check_cross(frames: dict[str, pd.DataFrame], refs: dict[str, set[str]],
 
 
 def normalise(raw: dict[str, pd.DataFrame], letters: dict[str, dict[str, str]] | None = None,
-              *, source: str = "the input") -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+              *, source: str = "the input", warnings: list[Problem] | None = None,
+              problems: list[Problem] | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Type, check and expand raw frames. Raises :class:`InputError` listing every problem.
 
     Returns ``(frames, settings)``: one typed frame per declared sheet (optional sheets
     absent from the input become empty frames), per-period sheets expanded to one row per
-    period, and the settings as a dict with defaults filled.
+    period, and the settings as a dict with defaults filled. ``problems`` are the reader's
+    (listed first, with the rest); warnings are appended to ``warnings`` when given.
     """
-    out = _Collector(letters or {})
+    out = _Collector(letters or {}, problems, warnings)
     typed: dict[str, pd.DataFrame] = {}
     for sheet in SHEETS:
         frame = raw.get(sheet.name)
@@ -346,6 +455,7 @@ def normalise(raw: dict[str, pd.DataFrame], letters: dict[str, dict[str, str]] |
             frame = pd.DataFrame(columns=[ROW, *sheet.column_names])
         typed[sheet.name] = _type_sheet(sheet, frame, out)
     settings = _read_settings(typed["settings"], out)
+    _check_period_order(typed["periods"], out)
     refs = _ref_sets(typed)
     periods = list(dict.fromkeys(p for p in typed["periods"]["period"] if p is not None))
     frames: dict[str, pd.DataFrame] = {"settings": typed["settings"]}
@@ -364,19 +474,45 @@ def normalise(raw: dict[str, pd.DataFrame], letters: dict[str, dict[str, str]] |
     return frames, settings
 
 
-def frames_from_user(frames: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame],
-                                                               dict[str, dict[str, str]]]:
-    """Accept a developer's DataFrames: lowercase headers, add ``_row`` as Excel would."""
+_PANDAS_BLANK_HEADER = re.compile(r"^Unnamed: \d+$")
+"""How pandas.read_excel names a column whose header cell is blank."""
+
+
+def frames_from_user(frames: dict[str, pd.DataFrame], *, warnings: list[Problem] | None = None,
+                     problems: list[Problem] | None = None
+                     ) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, str]]]:
+    """Accept a developer's DataFrames: match sheet and column names as the workbook reader
+    does (ignoring case and surrounding spaces; misspelt names are problems, unknown ones
+    warnings), add ``_row`` as Excel would. Problems are appended to ``problems`` when
+    given, else raised at once."""
+    found: list[Problem] = []
     raw: dict[str, pd.DataFrame] = {}
     letters: dict[str, dict[str, str]] = {}
-    for name, frame in frames.items():
-        key = str(name).strip().lower()
-        if key not in SHEET_BY_NAME:
-            continue
-        frame = frame.copy()
-        frame.columns = [str(c).strip().lower() for c in frame.columns]
-        letters[key] = {c: _letter(i) for i, c in enumerate(frame.columns) if c != ROW}
-        if ROW not in frame.columns:
-            frame.insert(0, ROW, range(2, len(frame) + 2))
-        raw[key] = frame.astype(object)
+    names = {str(name): name for name in frames}
+    for title, key in classify_sheets(names, found, warnings).items():
+        frame = frames[names[title]]
+        headers: dict[int, str] = {}
+        for i, c in enumerate(frame.columns):
+            if c == ROW:
+                continue
+            text = "" if is_blank(c) else str(c)
+            if text and not _PANDAS_BLANK_HEADER.match(text):
+                headers[i] = text
+            elif frame.iloc[:, i].map(lambda v: not is_blank(v)).any():
+                found.append(Problem(key, None, None, text or None, "a column name: values under "
+                                     f"a blank header (column {i + 1} of the frame)"))
+        columns = classify_headers(key, headers, None, found, warnings)
+        keep = list(dict.fromkeys(columns.values()))
+        picked = frame.iloc[:, [next(i for i, n in columns.items() if n == c) for c in keep]]
+        picked = picked.set_axis(keep, axis=1)
+        if ROW in frame.columns:
+            picked.insert(0, ROW, frame[ROW].to_numpy())
+        else:
+            picked.insert(0, ROW, range(2, len(frame) + 2))
+        letters[key] = {c: _letter(next(i for i, n in columns.items() if n == c)) for c in keep}
+        raw[key] = picked.astype(object)
+    if problems is not None:
+        problems.extend(found)
+    elif found:
+        raise InputError(found, source="the frames")
     return raw, letters
