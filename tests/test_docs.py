@@ -245,3 +245,23 @@ def test_data_sources_md_gives_addresses():
     assert len(urls) > 30
     for host in ("gazettetracker.com", "business-standard.com", "pib.gov.in", "news.metal.com"):
         assert any(host in u for u in urls), host
+
+
+def _shipped_text() -> dict[str, str]:
+    """Every text a user receives: README, docs, the package, the generator, the base case."""
+    paths = [REPO / "README.md", *DOCS.rglob("*.md"), *(REPO / "optimizer").rglob("*.py"),
+             *(REPO / "inputs").glob("*.py")]
+    texts = {str(p.relative_to(REPO)): p.read_text(encoding="utf-8") for p in paths}
+    wb = openpyxl.load_workbook(BASE_CASE, read_only=True)
+    for ws in wb.worksheets:
+        cells = (str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None)
+        texts[f"base_case.xlsx!{ws.title}"] = "\n".join(cells)
+    wb.close()
+    return texts
+
+
+def test_nothing_points_outside_the_repository():
+    texts = _shipped_text()
+    assert "docs/model.md" in texts and "optimizer/model.py" in texts and "base_case.xlsx!sources" in texts
+    found = [(name, bad) for name, text in texts.items() for bad in OUTSIDE if bad in text]
+    assert not found, f"references to files users do not have: {found}"
