@@ -28,6 +28,8 @@ import numpy as np
 import openpyxl
 import pytest
 import tiny
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import optimizer
 from optimizer.errors import InputError, OutputError, SolverError
@@ -150,6 +152,35 @@ def test_the_module_does_not_shadow_the_function():
     assert isinstance(result, module.FrontierResult)
     assert optimizer.FrontierResult is module.FrontierResult
     assert optimizer.frontier is module.frontier
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(x1=st.tuples(st.integers(11, 30), st.integers(0, 20)),
+       x2=st.tuples(st.integers(1, 12), st.integers(0, 40)),
+       km=st.tuples(st.integers(1, 6), st.integers(0, 20)), sep=st.integers(10, 50))
+def test_random_instances_match_cold_solves(x1, x2, km, sep):
+    """Random prices and caps (price, max_t): every point and every segment midpoint equals a
+    cold solve, the objective falls and each tonne costs at least as much as the one before."""
+    from optimizer.frontiers import objective_at
+
+    frames = ndpr_frames(
+        plants=[{"plant": "C1", "stage": "cracking", "capacity_t": 1000, "recovery": 1.0,
+                 "unit_cost": 0},
+                {"plant": "S1", "stage": "separation", "capacity_t": sep, "recovery": 1.0,
+                 "unit_cost": 0}],
+        demand=[_demand("K1", "NdPr", 10, 1000), _demand("X1", "NdPr", *x1),
+                _demand("X2", "MRECL", *x2), _demand("KM", "MRECL", *km)])
+    inputs = ModelInputs.from_frames(frames)
+    t = optimizer.frontier(inputs).table
+    b, obj = t["domestic_ndpr_t"].to_numpy(), t["objective"].to_numpy()
+    assert np.all(np.diff(b) > 0) and np.all(np.diff(obj) <= 1e-9)
+    assert np.all(np.diff(t["marginal_cost_per_t"].iloc[1:].to_numpy()) >= -1e-9)
+    for bound, expected in zip(b, obj):
+        assert objective_at(inputs, bound) == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    for i in range(len(b) - 1):
+        mid = (b[i] + b[i + 1]) / 2
+        assert objective_at(inputs, mid) == pytest.approx((obj[i] + obj[i + 1]) / 2, rel=1e-6,
+                                                         abs=1e-9)
 
 
 # ---------------------------------------------------------------- the bundled base case
