@@ -192,6 +192,8 @@ def cmd_validate(args) -> int:
     from .changes import apply_scenario, scenario_names
 
     inputs = read_inputs(args.input)
+    for warning in inputs.warnings:  # read past, but the planner should see them
+        print(f"warning: {warning}", file=sys.stderr)
     P = inputs.params
     # Scenario rows are data too: check that every named scenario applies cleanly.
     problems = []

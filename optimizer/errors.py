@@ -41,9 +41,6 @@ class InputWarning(Problem):
     """Something in the input that is read past but that the planner should see (an unknown
     column or sheet, a discount rate that looks too high, ...). Never stops a run."""
 
-    def __str__(self) -> str:
-        return "warning: " + super().__str__()
-
 
 class IrelError(Exception):
     """Base class of every error the tool raises on purpose."""

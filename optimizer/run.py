@@ -82,7 +82,9 @@ def solve(inputs: ModelInputs, *, strict: bool | None = None, scenario: str | No
         inputs = apply_changes(inputs, changes)
         described += [c.describe() for c in changes]
     strict = inputs.strict if strict is None else strict
-    warnings = domain_checks(inputs)
+    # What the reader and validator read past (unknown columns, ...), then pre-solve checks.
+    warnings = [*dict.fromkeys(str(w) for w in (*original.warnings, *inputs.warnings)),
+                *domain_checks(inputs)]
     timings = Timings()
     lp = build_lp(inputs, strict=strict, timings=timings)
     h = new_highs(lp, verbose=verbose)
