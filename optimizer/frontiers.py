@@ -8,9 +8,10 @@ Domestic NdPr over the horizon is a linear function of the columns,
 so adding the row ``domestic_ndpr ≥ b`` makes the LP parametric in ``b``: its optimal
 objective is piecewise linear and concave in ``b``. The walk starts at the plain optimum's
 ``b``, and on each basis reads the row's dual (the slope) and its RHS ranging (where the
-basis stops being optimal). It re-solves hot only at those breakpoints, and a hair beyond
-them to get the basis of the next segment, until ``b`` reaches the most NdPr the model can
-keep at home (a solve that maximises domestic NdPr). This is exact and needs no grid.
+basis stops being optimal). It re-solves hot a hair beyond each such end to get the next
+basis, and at the end itself only where the slope changes (a kink), until ``b`` reaches the
+most NdPr the model can keep at home (a solve that maximises domestic NdPr). This is exact
+and needs no grid.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ HAIR = 1e-7
 """Step beyond a breakpoint, relative to the largest domestic NdPr (t)."""
 MAX_STEPS = 10_000
 SHOWN_COLUMNS = ("sale_t", "mixed_sale_t", "shortfall_t", "dispose_t")
-"""Columns whose entering or leaving the basis is worth naming (allocation decisions)."""
+"""Columns worth naming when they start or fall to 0 at a breakpoint (allocation decisions)."""
 COLUMNS = ["point", "domestic_ndpr_t", "domestic_ndpr_share", "objective", "cost_vs_optimum",
            "marginal_cost_per_t", "revenue_pv", "penalties_pv", "treaty_shortfall_t",
            "what_changes"]
