@@ -111,6 +111,8 @@ CITES = {
     "sc_fast": (A, "ASSUMPTION: fast approvals", "clearances arrive 1-2 years earlier than the base case"),
     "sc_slow": (A, "ASSUMPTION: delayed approvals", "clearances slip to the last period of the horizon"),
     "sc_floor": ("sourced", "US DoD-MP Materials floor $110/kg", "Jul 2025 NdPr price floor"),
+    "unc_prob": (A, "ASSUMPTION: approval odds", "planner's odds that clearances come as in the base case (0.5), "
+                 "1-2 years earlier (0.2) or slip to FY2032 (0.3); no official estimate exists"),
 }
 
 SECTIONS = {  # heading of docs/data_sources.md -> the citation keys it explains
@@ -125,7 +127,7 @@ SECTIONS = {  # heading of docs/data_sources.md -> the citation keys it explains
                        "repm_vol repm_price lace_vol",
     "treaty": "trei trei_min trei_max trei_price trei_pen",
     "prices-and-the-spot-market": "spot p_ndpr spot_vol p_la p_ce p_sm p_gd p_y p_eu p_dy p_tb",
-    "scenarios": "sc_none sc_reneg sc_susp sc_breach sc_conserve sc_fast sc_slow sc_floor",
+    "scenarios": "sc_none sc_reneg sc_susp sc_breach sc_conserve sc_fast sc_slow sc_floor unc_prob",
 }
 SECTION_OF = {key: section for section, keys in SECTIONS.items() for key in keys.split()}
 
@@ -238,6 +240,9 @@ SCENARIOS = [  # scenario, target, value, mode, description, cite
     ("approvals_delayed", "mines.approved_from[mine=M_BRG]", "FY2032", "set", "Brahmagiri approval slips to FY2032.", "sc_slow"),
     ("price_floor", "demand.price[product=NdPr, customer!=D_STRAT]", 110000, "set", "NdPr sells at the 110,000 USD/t US price floor to every paying buyer.", "sc_floor"),
 ]
+# Probabilities of the approval scenarios, for `irel-alloc hedge` (scenario, probability, cite).
+UNCERTAINTY = [("base", 0.5, "unc_prob"), ("approvals_fast", 0.2, "unc_prob"),
+               ("approvals_delayed", 0.3, "unc_prob")]
 
 README = [
     "IREL rare-earth allocation: base-case input workbook (FY2026-FY2032), written by inputs/make_base_case.py.",
@@ -252,6 +257,7 @@ README = [
     "The model is described in docs/model.md, the result workbook in docs/outputs.md.",
     "Each data sheet's 'source' column gives a short citation for its row; it is ignored by the model.",
     "Named scenarios (status_quo, renegotiated, suspension, breach, ...) are on the 'scenarios' sheet.",
+    "The 'uncertainty' sheet gives the approval scenarios' probabilities (assumptions) for irel-alloc hedge.",
     "routes lists every mine -> cracking-plant pair with an assumed haul cost; delete the sheet to allow all pairs at zero cost.",
     "Do not add blank rows inside a table; keep one header row in row 1.",
 ]
@@ -356,6 +362,9 @@ def main() -> None:
         all_sources.append(("scenarios", f"scenarios:{scenario}", target, value, f"{short}: {detail}", kind,
                             SEE.format(SECTION_OF[key])))
     write_sheet(wb, "scenarios", ["scenario", "target", "value", "mode", "description", "source"], scen_rows)
+    unc_rows, sources = split_rows("uncertainty", ["scenario", "probability"], ["scenario"], UNCERTAINTY)
+    write_sheet(wb, "uncertainty", ["scenario", "probability", "source"], unc_rows)
+    all_sources += sources
     write_sheet(wb, "sources", ["sheet", "row_ref", "figure", "value", "source", "kind", "see"], all_sources)
     annotate_workbook(wb)  # the template's header comments and dropdowns
     save_deterministic(wb, OUT)

@@ -202,6 +202,9 @@ def cmd_validate(args) -> int:
             apply_scenario(inputs, name)
         except InputError as exc:
             problems.append(f"scenario {name}: {exc}")
+    from .hedge import uncertainty_problems
+
+    problems += [str(p) for p in uncertainty_problems(inputs)]  # the uncertainty sheet (hedge)
     if problems:
         raise InputError("\n".join(problems))
     print(f"{args.input}: valid. {len(P.PERIODS)} periods, {len(P.MINES)} mines, "
@@ -234,6 +237,29 @@ def cmd_frontier(args) -> int:
     print(f"{result.breakpoints} breakpoint(s) between the current optimum and the most NdPr "
           f"kept at home; {result.solves} HiGHS solves in {result.walk_seconds:.3f} s "
           f"({result.seconds:.2f} s with reading and building the model)")
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+def cmd_hedge(args) -> int:
+    from . import read_inputs
+    from .hedge import hedge, mpi_rank, write_hedge
+
+    path = _input_path(args.input)
+    result = hedge(read_inputs(path), strict=True if args.strict else None, method=args.method,
+                   verbose=args.verbose)
+    if mpi_rank() != 0:  # under mpiexec, rank 0 reports and writes
+        return EXIT_OK
+    out = write_hedge(result, Path(args.output) if args.output else
+                      default_output(path, suffix="hedge"))
+    cur = result.inputs.settings["currency"]
+    unc = result.uncertainty
+    print(f"hedged plan: decisions up to {unc.decide_through} shared by "
+          f"{', '.join(f'{s} ({p:g})' for s, p in zip(unc.scenarios, unc.probabilities))}")
+    for key in ("expected_objective", "wait_and_see", "evpi", "ev_objective", "vss"):
+        print(f"{key}: {_fmt(float(getattr(result, key)))} {cur} (present value)")
+    for name, regret in result.regret_base_plan.items():
+        print(f"regret of the base plan if {name}: {_fmt(float(regret))} {cur}")
     print(f"wrote {out}")
     return EXIT_OK
 
@@ -291,6 +317,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "outputs/<input-stem>[-<scenario>]-frontier.xlsx)")
     common(p)
     p.set_defaults(func=cmd_frontier)
+
+    p = sub.add_parser("hedge", help="one plan for the periods up to settings.decide_through "
+                       "that holds in every scenario of the uncertainty sheet (stochastic LP)")
+    p.add_argument("input", nargs="?", help="input workbook (default: the bundled base case)")
+    p.add_argument("-o", "--output", help="hedge workbook (default: outputs/<input-stem>-hedge.xlsx)")
+    p.add_argument("--method", choices=("ef", "ph"), default="ef",
+                   help="ef: extensive form on this machine (default); ph: progressive hedging, "
+                   "over MPI when run under mpiexec")
+    p.add_argument("--strict", action="store_true", help="minimums are hard (no shortfall)")
+    common(p)
+    p.set_defaults(func=cmd_hedge)
 
     _add_sweep_commands(sub, common)
     return parser

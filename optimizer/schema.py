@@ -246,6 +246,13 @@ SHEETS: tuple[Sheet, ...] = (
         _c("description", "text", doc="What the scenario asks, in a planner's words; shown "
            "in comparison workbooks (the first non-blank row of a scenario counts)."),
     ), optional=True, doc="Named scenarios, run by `solve --scenario` and `scenarios`."),
+    Sheet("uncertainty", (
+        _c("scenario", "id", required=True, doc="A scenario of the scenarios sheet, or base "
+           "(the workbook as is)."),
+        _c("probability", "number", required=True, lower=0, upper=1, unit="-",
+           doc="Probability of the scenario; the probabilities sum to 1."),
+    ), keys=("scenario",), optional=True,
+        doc="Scenarios that `hedge` plans against, with their probabilities."),
 )
 
 SHEET_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}
@@ -260,6 +267,9 @@ SETTINGS: tuple[Setting, ...] = (
             doc="ThO2 that may be sent to thorium storage per year; blank = unlimited."),
     Setting("strict", "bool", False,
             doc="true: demand minimums are hard (no shortfall allowed)."),
+    Setting("decide_through", "text", None,
+            doc="hedge: the last period whose decisions are the same in every scenario of the "
+                "uncertainty sheet; blank = the first period."),
 )
 
 SETTING_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
