@@ -218,6 +218,7 @@ class Book:
         """
         ws = self.wb.add_worksheet(name[:MAX_SHEET_NAME])
         header = self.fmt("header")
+        lines = 1
         for j, column in enumerate(frame.columns):
             spec = _raw_spec(str(column)) if raw else column_spec(name, str(column), self.currency)
             values = _column_values(frame[column])
@@ -228,7 +229,10 @@ class Book:
                 formats = [self.fmt(spec.kind)] * len(values)
             for i, (value, fmt) in enumerate(zip(values, formats), start=1):
                 _put(ws, i, j, value, fmt)
-            ws.set_column(j, j, _width(spec.header, values, spec.kind))
+            width = _width(spec.header, values, spec.kind)
+            ws.set_column(j, j, width)
+            lines = max(lines, math.ceil(len(spec.header) / max(width - 2, 1)))
+        ws.set_row(0, 15 * min(lines, 4))  # Excel does not grow a wrapped header by itself
         ws.freeze_panes(1, 0)
         if len(frame.columns):
             ws.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
@@ -615,6 +619,7 @@ def _result_charts(book: Book, result: Result, charts_ws) -> None:
     tables, cur = result.tables, book.currency
     charts_ws.write_string(0, 0, "Charts of the result (the numbers behind them are on the "
                            "chart_data sheet)", book.fmt("title"))
+    charts_ws.hide_gridlines(2)
     pending: list[Callable[[ChartData], Any]] = []
     ndpr, util = chart_data(result)
     if ndpr.shape[1] > 1:  # a chart needs a series: no NdPr, no NdPr chart
