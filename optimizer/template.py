@@ -11,9 +11,11 @@ from pathlib import Path
 
 from .schema import MRECL, REF_WORDS, SETTINGS, SHEETS, Column, Sheet
 
-ID_COLUMN = {"periods": "periods!$A$2:$A$1000", "mines": "mines!$A$2:$A$1000",
-             "cracking": "plants!$A$2:$A$1000", "separation": "plants!$A$2:$A$1000",
-             "products": "products!$A$2:$A$1000", "customers": "customers!$A$2:$A$1000"}
+ID_ROWS = 1000
+"""Ids are looked up in rows 2..ID_ROWS of their sheet's first column."""
+ID_COLUMN = {ref: f"{sheet}!$A$2:$A${ID_ROWS}" for ref, sheet in (
+    ("periods", "periods"), ("mines", "mines"), ("cracking", "plants"), ("separation", "plants"),
+    ("products", "products"), ("customers", "customers"))}
 DATA_ROWS = 500
 LISTS = "lists"
 """Hidden helper sheet: MRECL followed by the product ids (the demand product dropdown).
@@ -22,7 +24,7 @@ A list validation takes one range, so MRECL cannot simply be appended to product
 the helper column mirrors the products with formulas and OFFSET cuts it to the filled rows.
 The reader ignores sheets it does not know, so the helper never reaches the model.
 """
-PRODUCTS_AND_MRECL = f"=OFFSET({LISTS}!$A$1,0,0,1+COUNTA(products!$A$2:$A$1000),1)"
+PRODUCTS_AND_MRECL = f"=OFFSET({LISTS}!$A$1,0,0,1+COUNTA({ID_COLUMN['products']}),1)"
 
 
 def column_note(col: Column) -> str:
@@ -87,12 +89,13 @@ def _validation_for(col: Column):
 
 
 def _settings_keys():
+    """The dropdown of settings.key: the known keys (an unknown key is an input error)."""
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    keys = ", ".join(s.key for s in SETTINGS)
-    return DataValidation(type="list", formula1='"' + ",".join(s.key for s in SETTINGS) + '"',
-                          allow_blank=True, showErrorMessage=True, errorTitle="key",
-                          error=f"Choose one of: {keys}")
+    keys = [s.key for s in SETTINGS]
+    return DataValidation(type="list", formula1='"' + ",".join(keys) + '"', allow_blank=True,
+                          showErrorMessage=True, errorTitle="key",
+                          error=f"Choose one of: {', '.join(keys)}")
 
 
 def _add_lists_sheet(wb) -> None:
@@ -100,7 +103,7 @@ def _add_lists_sheet(wb) -> None:
     ws = wb.create_sheet(LISTS)
     ws.sheet_state = "hidden"
     ws["A1"] = MRECL
-    for row in range(2, 1000):
+    for row in range(2, ID_ROWS + 1):  # row n mirrors products!An
         ws.cell(row=row, column=1, value=f'=IF(products!A{row}="","",products!A{row})')
 
 
