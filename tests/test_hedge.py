@@ -272,6 +272,16 @@ def test_progressive_hedging_over_two_mpi_ranks(tmp_path):
     assert int(summary["mpi_ranks"]) == 2
 
 
+def test_optimizer_hedge_is_callable_after_importing_the_submodule():
+    """`from optimizer.hedge import ...` rebinds optimizer.hedge to the module: still callable."""
+    import optimizer
+    import optimizer.hedge as module
+
+    assert callable(optimizer.hedge) and callable(module)
+    inputs = tiny_hedge(uncertainty=[{"scenario": "base", "probability": 1}])
+    assert module(inputs).expected_objective == pytest.approx(900)
+
+
 def test_write_hedge_refuses_a_non_xlsx_name(tiny_result, tmp_path):
     from optimizer.errors import OutputError
 
