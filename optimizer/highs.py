@@ -83,8 +83,11 @@ def compile_lp(model) -> LpData:
         sparse = _import_scipy_sparse()
         impl._to_vector = np.fromiter
         impl._csc_matrix, impl._csr_matrix = sparse.csc_array, sparse.csr_array
+    # Columns in declaration order (variable by variable, index order), not in order of
+    # first appearance: a cost that becomes 0 must not move a column, or a scenario's LP
+    # and the base LP with the same edits would differ by a permutation.
     info = standard_form.LinearStandardFormCompiler().write(model, mixed_form=True,
-                                                            set_sense=None)
+                                                            set_sense=None, column_order=True)
     sense = np.array([mult for _, mult in info.rows], dtype=np.int8)
     rhs = np.asarray(info.rhs, dtype=float)
     columns = info.columns

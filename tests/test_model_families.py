@@ -511,6 +511,21 @@ def test_years_scale_per_year_figures():
     assert tonnes(r, "K1", "A") == pytest.approx(39.0)
 
 
+def test_demand_minimum_scales_with_years():
+    """One period of 2 years; X1 must take 5 t REO of MRECL a year (min 2 x 5 = 10 t) although
+    MRECL pays 1/t REO and separation pays 6/t REO (0.6 x 10 through A), so exactly the
+    minimum goes as MRECL.
+
+    2 x 100 t monazite x 0.5 = 100 t REO: 10 t MRECL -> 10; 90 t separated -> 54 t A -> 540.
+    Objective 550. Without the years factor the minimum would be 5 t and the objective 575.
+    """
+    r = optimal(periods=periods(("T1", 2)),
+                demand=[K1_A, {**X1_MRECL, "price": 1, "min_t": 5, "shortfall_penalty": 1e4}])
+    assert con(r, "demand_min", "X1, MRECL, T1")["rhs"] == pytest.approx(10.0)
+    assert tonnes(r, "X1", "MRECL") == pytest.approx(10.0)
+    assert r.objective == pytest.approx(550.0)
+
+
 def test_discount_rate_with_multi_year_period():
     """discount_rate 10 %; periods T1 (1 yr), T2 (2 yr), T3 (1 yr); K1 max 25 t A/yr.
 
