@@ -47,7 +47,8 @@ FORMATS = {
     "ratio": "0.000",
     "count": "#,##0",
     "seconds": "0.000",
-    # Ranging and limits: "unlimited" is 1E+30, shown as Excel Solver shows it.
+    # Ranging and limits: "unlimited" is 1E+30, shown as Excel Solver shows it. Only on
+    # columns that are never negative (allowable changes; limits of variables >= 0).
     "t_range": '[>=1E+29]"1E+30";#,##0.0',
     "money_range": '[>=1E+29]"1E+30";#,##0',
 }
@@ -106,10 +107,10 @@ COLUMNS: dict[str, Col] = {
     "limits.value": Col("Final Value (t)", "t"),
     "limits.lower_limit": Col("Lower Limit (t)", "t_range"),
     "limits.target_at_lower": Col("Target Result at Lower Limit ({cur}, present value)",
-                                  "money_range"),
+                                  "money"),
     "limits.upper_limit": Col("Upper Limit (t)", "t_range"),
     "limits.target_at_upper": Col("Target Result at Upper Limit ({cur}, present value)",
-                                  "money_range"),
+                                  "money"),
 }
 COLUMNS.update({f"balances.{k[len('constraints.'):]}": v for k, v in list(COLUMNS.items())
                 if k.startswith("constraints.")})
