@@ -482,10 +482,8 @@ class Block:
     n: int
     columns: list[str]
 
-    def cats(self, col: int = 0) -> list:
-        return [self.sheet, self.header_row + 1, col, self.header_row + self.n, col]
-
-    def values(self, col: int) -> list:
+    def column(self, col: int) -> list:
+        """The data cells of a column, as XlsxWriter's [sheet, first row, col, last row, col]."""
         return [self.sheet, self.header_row + 1, col, self.header_row + self.n, col]
 
     def name(self, col: int) -> list:
@@ -539,8 +537,8 @@ def _series(chart, block: Block, col: int, n: int, **extra) -> None:
     style = {"line": {"color": colour, "width": 2.25}, "marker": {"type": "circle", "size": 5,
              "border": {"color": colour}, "fill": {"color": colour}}} \
         if extra.pop("line", False) else {"fill": {"color": colour}, "border": {"none": True}}
-    chart.add_series({"name": block.name(col), "categories": block.cats(),
-                      "values": block.values(col), **style, **extra})
+    chart.add_series({"name": block.name(col), "categories": block.column(0),
+                      "values": block.column(col), **style, **extra})
 
 
 def _stacked(book: Book, block: Block, title: str, y_title: str, x_title: str = "period"):
@@ -573,34 +571,52 @@ def _bars_with_lines(book: Book, block: Block, title: str, y_title: str, bars: i
     return chart
 
 
-def waterfall_frame(summary: pd.DataFrame) -> pd.DataFrame:
-    """The objective's present-value parts as a waterfall: invisible base, up, down, total.
+WATERFALL = ["part", "value", "base", "increase", "decrease", "total", "increase below 0",
+             "decrease below 0"]
 
-    Parts are the summary's ``*_pv`` rows in order; zero parts are left out. Each bar
-    starts where the running total stands; the last bar is the objective itself.
+
+def waterfall_frame(summary: pd.DataFrame) -> pd.DataFrame:
+    """The objective's present-value parts as a waterfall of stacked columns.
+
+    Parts are the summary's ``*_pv`` rows in order; zero parts are left out; the last bar
+    is the objective. Each part's bar spans from the running total before it to the one
+    after it. Excel stacks positive values up from zero and negative ones down, so a bar
+    is an invisible ``base`` (from zero to the bar's end nearest zero) plus the bar itself,
+    and a bar that crosses zero is split into its part above and its part below zero.
     """
     parts = [(str(k)[:-3].replace("_", " "), float(v)) for k, v in zip(summary["key"],
-             summary["value"]) if str(k).endswith("_pv") and v is not None
-             and isinstance(v, (int, float)) and abs(float(v)) >= 0.5]
+             summary["value"]) if str(k).endswith("_pv") and isinstance(v, (int, float))
+             and not isinstance(v, bool) and abs(float(v)) >= 0.5]
     rows, total = [], 0.0
     for name, value in parts:
-        rows.append((name, min(total, total + value), max(value, 0.0), max(-value, 0.0), 0.0))
+        low, high = sorted((total, total + value))
+        if low >= 0:
+            base, above, below = low, high - low, 0.0
+        elif high <= 0:
+            base, above, below = high, 0.0, low - high
+        else:
+            base, above, below = 0.0, high, low
+        up = value > 0
+        rows.append((name, value, base, above if up else 0.0, 0.0 if up else above, 0.0,
+                     below if up else 0.0, 0.0 if up else below))
         total += value
-    rows.append(("objective", 0.0, 0.0, 0.0, total))
-    return pd.DataFrame(rows, columns=["part", "base", "increase", "decrease", "total"])
+    rows.append(("objective", total, 0.0, 0.0, 0.0, total, 0.0, 0.0))
+    return pd.DataFrame(rows, columns=WATERFALL)
 
 
 def _waterfall(book: Book, block: Block, currency: str):
     chart = _chart(book, "column", "Objective: present-value parts", "part of the objective",
                    f"{currency} (present value)", subtype="stacked", y_format="#,##0,,\"M\"")
-    chart.add_series({"name": block.name(1), "categories": block.cats(),
-                      "values": block.values(1), "fill": {"none": True},
-                      "border": {"none": True}, "gap": 50})
-    for j, colour in ((2, "#548235"), (3, "#C00000"), (4, "#1F4E79")):
-        chart.add_series({"name": block.name(j), "categories": block.cats(),
-                          "values": block.values(j), "fill": {"color": colour},
-                          "border": {"none": True}})
-    chart.set_legend({"position": "bottom", "delete_series": [0]})
+    colours = {"increase": "#548235", "decrease": "#C00000", "total": "#1F4E79"}
+    for j in range(2, len(WATERFALL)):  # column 1 (value) is for reading, not drawing
+        kind = WATERFALL[j].split()[0]
+        fill = {"color": colours[kind]} if kind in colours else {"none": True}
+        chart.add_series({"name": block.name(j), "categories": block.column(0),
+                          "values": block.column(j), "fill": fill, "border": {"none": True},
+                          "gap": 50})
+    # Only increase, decrease and total in the legend: the base and the below-zero halves
+    # are drawing aids.
+    chart.set_legend({"position": "bottom", "delete_series": [0, 4, 5]})
     return chart
 
 

@@ -123,6 +123,23 @@ def test_waterfall_bars_add_up_to_the_objective():
     assert list(frame["increase"]) == [100.0, 0.0, 0.0, 0.0]
     assert list(frame["decrease"]) == [0.0, 30.0, 10.0, 0.0]
     assert list(frame["total"]) == [0.0, 0.0, 0.0, 60.0]
+    assert not frame[["increase below 0", "decrease below 0"]].to_numpy().any()
+
+
+def test_waterfall_below_zero():
+    """revenue 100, penalties -300, mining -30 (objective -230).
+
+    The penalty bar runs from 100 to -200: 100 above zero and -200 below, no base. The
+    mining bar runs from -200 to -230: an invisible base down to -200, then -30.
+    """
+    summary = pd.DataFrame({"key": ["revenue_pv", "penalties_pv", "cost_mining_pv"],
+                            "value": [100.0, -300.0, -30.0]})
+    frame = writer.waterfall_frame(summary).set_index("part")
+    assert frame.loc["penalties", ["base", "decrease", "decrease below 0"]].tolist() == \
+        [0.0, 100.0, -200.0]
+    assert frame.loc["cost mining", ["base", "decrease", "decrease below 0"]].tolist() == \
+        [-200.0, 0.0, -30.0]
+    assert frame.loc["objective", "total"] == -230.0
 
 
 def test_waterfall_chart_caches_the_objective_and_hides_its_base(result, path):
