@@ -294,7 +294,9 @@ def _cell_value(el, strings, dates: set, durations: set, epoch) -> tuple | None:
     else:  # "str" (a formula's text result) and "e" (an error such as #REF!)
         value = text
     if value is None or value == "":
-        formula = el.find(_F)
+        # t="str" with an empty <v> is a formula whose cached result is ""; openpyxl writes
+        # an uncalculated formula as <v/> without t="str"
+        formula = el.find(_F) if kind not in ("str", "inlineStr") or text is None else None
         if formula is not None:
             return None, "=" + (formula.text or "")
         return None

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import InputError, InputWarning, Problem
-from .excel import ROW, _letter, classify_headers, classify_sheets, match_name
+from .excel import ROW, _gc_paused, _letter, classify_headers, classify_sheets, match_name
 from .schema import MRECL, SETTING_BY_KEY, SETTINGS, SHEETS, Column, Sheet
 
 SHARE_TOLERANCE = 1e-6
@@ -182,16 +182,35 @@ def _excel_error(value: Any) -> bool:
     return isinstance(value, str) and value.strip().upper() in EXCEL_ERRORS
 
 
+def _in_range(col: Column):
+    """A fast test of a number against the column's bounds (NaN and infinities fail)."""
+    lo = -math.inf if col.lower is None else col.lower
+    hi = math.inf if col.upper is None else col.upper
+
+    def fits(x: float) -> bool:
+        return ((x > lo if col.lower_open else x >= lo) and (x < hi if col.upper_open else x <= hi)
+                and math.isfinite(x))
+    return fits
+
+
 def _type_column(sheet: Sheet, col: Column, values: list, rows: list, out: _Collector) -> list:
     """Convert one column's cells; blanks take the default, bad cells become None (reported).
 
-    Converted texts are memoised: id and choice columns repeat a few values many times.
+    Runs once per cell, so the common cases come first: a number cell already in range, and
+    a text seen before (id and choice columns repeat a few values many times).
     """
     typed: list[Any] = [col.default] * len(values)
     memo: dict[str, Any] = {}
+    fits = _in_range(col) if col.kind == "number" else None
     for i, value in enumerate(values):
-        if type(value) is str and value in memo:
-            typed[i] = memo[value]
+        kind = type(value)
+        if kind is str:
+            hit = memo.get(value, memo)
+            if hit is not memo:
+                typed[i] = hit
+                continue
+        elif fits is not None and (kind is float or kind is int) and fits(value):
+            typed[i] = float(value)
             continue
         if is_blank(value):
             if col.required:
@@ -211,7 +230,7 @@ def _type_column(sheet: Sheet, col: Column, values: list, rows: list, out: _Coll
                     else col.expectation())
             typed[i] = None
             continue
-        if type(value) is str:
+        if kind is str:
             memo[value] = typed[i]
     return typed
 
@@ -387,9 +406,11 @@ def _check_refs(sheet: Sheet, frame: pd.DataFrame, refs: dict[str, set[str]],
         if not col.ref or col.name not in frame.columns:
             continue
         known = refs[col.ref]
+        listing = None
         for row, value in zip(frame[ROW], frame[col.name]):
             if value is not None and value not in known:
-                listing = ", ".join(sorted(known)[:12]) + (" ..." if len(known) > 12 else "")
+                if listing is None:
+                    listing = ", ".join(sorted(known)[:12]) + (" ..." if len(known) > 12 else "")
                 out.add(sheet.name, row, col.name, value,
                         f"an id from {REF_WORDS[col.ref]} ({listing or 'none defined'})")
 
@@ -446,6 +467,17 @@ def normalise(raw: dict[str, pd.DataFrame], letters: dict[str, dict[str, str]] |
     (listed first, with the rest); warnings are appended to ``warnings`` when given.
     """
     out = _Collector(letters or {}, problems, warnings)
+    with _gc_paused():  # typing allocates per cell; GC passes would only rescan the cells
+        frames, settings = _check_all(raw, out)
+    if out.problems:
+        # A blank-period row is checked once per period it expands to: report it once.
+        raise InputError(list(dict.fromkeys(out.problems)), source=source)
+    return frames, settings
+
+
+def _check_all(raw: dict[str, pd.DataFrame], out: _Collector
+               ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The checks of :func:`normalise`, sheet by sheet then across sheets."""
     typed: dict[str, pd.DataFrame] = {}
     for sheet in SHEETS:
         frame = raw.get(sheet.name)
@@ -468,9 +500,6 @@ def normalise(raw: dict[str, pd.DataFrame], letters: dict[str, dict[str, str]] |
             _check_unique(sheet, frame, out)
         frames[sheet.name] = frame
     _check_cross(frames, refs, out)
-    if out.problems:
-        # A blank-period row is checked once per period it expands to: report it once.
-        raise InputError(list(dict.fromkeys(out.problems)), source=source)
     return frames, settings
 
 
