@@ -57,6 +57,9 @@ def _axes(args) -> list[tuple[str, str, list]]:
         for option in options:
             flag = f"--{mode} {option}"
             parts = _split(option)
+            if "[" in option and "]" not in option:
+                problems.append(f"{flag}: the filter has '[' but no closing ']'")
+                continue
             if parts is None or not parts[0]:
                 problems.append(f"{flag}: expected PATH=VALUES, e.g. "
                                 "'demand.min_t[customer=X_TREI]=0:2500:11'")

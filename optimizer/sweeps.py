@@ -488,6 +488,11 @@ def sweep(inputs: ModelInputs, changes: Mapping[str, Sequence[Any]] | Sequence[S
     if mode not in ("set", "scale", "add"):
         raise InputError(f"mode must be set, scale or add, got {mode!r}")
     if isinstance(changes, Mapping):
+        sizes = [len(v) for v in changes.values() if hasattr(v, "__len__")]
+        if max_scenarios is not None and sizes and len(sizes) == len(changes):
+            count = (max(sizes) if zip_axes else math.prod(sizes))
+            if count > max_scenarios:  # before list() makes a range(10**9) real
+                raise _too_many(count, "the sweep", max_scenarios)
         scenarios = grid([(p, mode, list(v)) for p, v in changes.items()], zip_axes=zip_axes,
                          max_scenarios=max_scenarios)
     else:

@@ -243,6 +243,10 @@ def test_library_sweep_checks_its_arguments(tiny3):
         optimizer.sweep(tiny3, {"demand.price[customer=K1]": [1]}, mode="double")
     with pytest.raises(InputError, match="more than the limit of 2"):
         optimizer.sweep(tiny3, {"demand.price[customer=K1]": [1, 2, 3]}, max_scenarios=2)
+    start = time.perf_counter()  # a range is counted, never listed
+    with pytest.raises(InputError, match="1,000,000,000 scenarios"):
+        optimizer.sweep(tiny3, {"demand.price[customer=K1]": range(10**9)})
+    assert time.perf_counter() - start < 0.5
 
 
 def test_frames_are_untouched_by_a_refused_change(tiny3):

@@ -69,6 +69,7 @@ def problem_lines(err: str) -> list[str]:
     (["--set", f"{K1_MAX}=0:10"], "expected a,b,c or start:stop:count"),
     (["--set", f"{K1_MAX}=0:1:1000000000"], "1,000,000,000 scenarios, more than the limit of 10,000"),
     (["--set", "nosheet.max_t=1"], "unknown sheet 'nosheet'"),
+    (["--set", "demand.max_t[customer=K1=5"], "has '[' but no closing ']'"),
     (["--set", "demand.min_t[customer!=K11]=1,2"], "unknown customer 'K11'; did you mean 'K1'?"),
     (["--set", f"{K1_MAX}=1,2", "--set", f"{K1_MAX}=3"], "is already swept by --set"),
     (["--scale", f"{K1_MAX}=2", "--set", "demand.max_t[ customer = K1 ]=3"], "already swept by"),
