@@ -249,7 +249,7 @@ def _atomic_write(path: str | Path, write: Callable[[str], None], *,
 
     ``protect`` lists files that must never be overwritten (the input workbook).
     """
-    from xlsxwriter.exceptions import XlsxWriterException
+    from xlsxwriter.exceptions import FileCreateError
 
     path = Path(path)
     target = path.resolve()
@@ -263,28 +263,32 @@ def _atomic_write(path: str | Path, write: Callable[[str], None], *,
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create folder {path.parent}: {exc.strerror}") from None
-    tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=path.parent)
         os.close(fd)
+    except OSError as exc:
+        raise OutputError(f"cannot write in the folder {path.parent}: "
+                          f"{(exc.strerror or str(exc)).lower()}; choose a folder you can write "
+                          "to with -o") from None
+    locked = (f"cannot write {path}: permission denied. Is it open in Excel? Close it, or "
+              "choose another path with -o")
+    try:
         write(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it normal rights
         os.replace(tmp, path)
     except PermissionError:
-        raise OutputError(f"cannot write {path}: permission denied. Is it open in Excel? "
-                          "Close it, or choose another path with -o") from None
-    except XlsxWriterException as exc:
+        raise OutputError(locked) from None
+    except FileCreateError as exc:  # XlsxWriter's wrapper of the OSError of its final write
         cause = exc.__context__ if isinstance(exc.__context__, OSError) else None
         if isinstance(cause, PermissionError):
-            raise OutputError(f"cannot write {path}: permission denied. Is it open in Excel? "
-                              "Close it, or choose another path with -o") from None
+            raise OutputError(locked) from None
         raise OutputError(f"cannot write {path}: {cause.strerror if cause else exc}") from None
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
-        if tmp is not None and os.path.exists(tmp):
+        if os.path.exists(tmp):
             os.remove(tmp)
     return path
 

@@ -298,7 +298,8 @@ def test_a_folder_without_permission_is_an_output_error(result, tmp_path, monkey
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(writer.tempfile, "mkstemp", refused)
-    with pytest.raises(OutputError, match="permission denied"):
+    with pytest.raises(OutputError, match="cannot write in the folder .*: permission denied; "
+                                          "choose a folder"):
         optimizer.write_results(result, tmp_path / "r.xlsx")
     assert list(tmp_path.iterdir()) == []
 
