@@ -599,7 +599,7 @@ def write_hedge(result: HedgeResult, path: str | Path) -> Path:
                         ws.write(i, j, value)
             ws.freeze_panes(1, 0)
             if name == "hedge_scenarios":
-                _chart(wb, ws, frame, inputs.settings["currency"] if inputs is not None else "")
+                _chart(wb, frame, inputs.settings["currency"] if inputs is not None else "", bold)
         wb.close()
         umask = os.umask(0)
         os.umask(umask)
@@ -616,21 +616,42 @@ def write_hedge(result: HedgeResult, path: str | Path) -> Path:
     return path
 
 
-def _chart(wb, ws, frame: pd.DataFrame, currency: str) -> None:
-    """Regret of each plan per scenario (clustered columns), next to the hedge_scenarios table."""
+REGRETS = (("regret_hedged", "hedged plan"), ("regret_base_plan", "base plan"),
+           ("regret_mean_value_plan", "mean-value plan"))
+
+
+def _chart(wb, frame: pd.DataFrame, currency: str, bold) -> None:
+    """`charts` sheet: each plan's regret per scenario (clustered columns) and its data.
+
+    A plan left without a feasible follow-on in a scenario has an infinite regret; its bar is
+    left out (blank cell) rather than drawn at 1E+30, which would flatten every other bar.
+    """
+    ws = wb.add_worksheet("charts")
+    money = wb.add_format({"num_format": "#,##0"})
+    ws.write(0, 0, "scenario", bold)
+    for j, (_, label) in enumerate(REGRETS, start=1):
+        ws.write(0, j, f"regret of the {label}", bold)
+    for i, record in enumerate(frame.itertuples(index=False), start=1):
+        ws.write(i, 0, record.scenario)
+        for j, (column, _) in enumerate(REGRETS, start=1):
+            value = float(getattr(record, column))
+            if np.isfinite(value):
+                ws.write_number(i, j, value, money)
+            else:
+                ws.write(i, j, "infeasible")
+    ws.set_column(0, len(REGRETS), 26)
     n = len(frame)
     chart = wb.add_chart({"type": "column"})
-    for column, label in (("regret_hedged", "hedged plan"), ("regret_base_plan", "base plan"),
-                          ("regret_mean_value_plan", "mean-value plan")):
-        j = list(frame.columns).index(column)
-        chart.add_series({"name": label, "categories": [ws.name, 1, 0, n, 0],
-                          "values": [ws.name, 1, j, n, j]})
-    chart.set_title({"name": "Regret against perfect foresight, per scenario"})
+    for j in range(1, len(REGRETS) + 1):
+        chart.add_series({"name": ["charts", 0, j], "categories": ["charts", 1, 0, n, 0],
+                          "values": ["charts", 1, j, n, j]})
+    chart.set_title({"name": f"Regret against perfect foresight ({currency}, present value)"})
     chart.set_x_axis({"name": "scenario", "visible": True})
-    chart.set_y_axis({"name": f"{currency} (present value) below the scenario's own optimum",
-                      "num_format": "#,##0", "visible": True, "major_gridlines": {"visible": True}})
+    chart.set_y_axis({"name": f"{currency} below the scenario's own optimum", "num_format": "#,##0",
+                      "visible": True, "major_gridlines": {"visible": True}})
+    chart.show_blanks_as("gap")
     chart.set_legend({"position": "bottom"})
-    chart.set_size({"width": 720, "height": 360})
+    chart.set_size({"width": 760, "height": 380})
     ws.insert_chart(n + 3, 0, chart)
 
 

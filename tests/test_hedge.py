@@ -111,15 +111,25 @@ def test_tiny_plan_stocks_all_of_A_and_each_scenario_follows_on(tiny_result):
     assert table.loc["cut", "objective_mean_value_plan"] == pytest.approx(480, abs=TOL)
 
 
-def test_decide_through_the_last_period_shares_every_decision():
+def test_decide_through_the_last_period_shares_every_decision(tmp_path):
     """decide_through = T2: no T2 mining in base either, as cut cannot mine then; both then
-    behave as cut: 300 + 10 * 30 = 600 each, expected 600; each alone is 900 and 600 as before."""
+    behave as cut: 300 + 10 * 30 = 600 each, expected 600; each alone is 900 and 600 as before.
+    The base plan (mine 100 t in T2) and the mean-value plan (mine 0.4 * 100 = 40 t in T2) leave
+    cut, where M1 has no T2 capacity, without a feasible plan: minus infinity, VSS unbounded,
+    and the chart's data says infeasible instead of drawing a 1E+30 bar."""
     r = hedge(tiny_hedge(through="T2"))
     assert r.uncertainty.first_stage == ("T1", "T2")
     mining = r.tables["scenario_mining"]
     assert mining.loc[mining["period"] == "T2", "mined_t"].tolist() == pytest.approx([0.0, 0.0])
     assert r.expected_objective == pytest.approx(600, abs=TOL)
     assert r.evpi == pytest.approx(120, abs=TOL)
+    assert r.ev_objective == -float("inf") and r.vss == float("inf")
+    summary = dict(zip(r.tables["hedge_summary"]["key"], r.tables["hedge_summary"]["value"]))
+    assert summary["ev_infeasible_in"] == "cut" and summary["base_plan_infeasible_in"] == "cut"
+    out = write_hedge(r, tmp_path / "t2.xlsx")
+    charts = pd.read_excel(out, sheet_name="charts").set_index("scenario")
+    assert charts.loc["cut", "regret of the mean-value plan"] == "infeasible"
+    assert charts.loc["cut", "regret of the hedged plan"] == pytest.approx(0.0)
 
 
 def test_single_scenario_of_probability_one_is_the_solve_objective():
