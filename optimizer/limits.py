@@ -20,14 +20,15 @@ import pandas as pd
 from .highs import LpData, LpSolution
 
 TOL = 1e-9
+UNLIMITED = 1e30
 
 
 def limits(lp: LpData, sol: LpSolution) -> pd.DataFrame:
     """One row per column: value, lower/upper limit and the objective at each limit.
 
-    Infinite limits stay ``±inf`` (the writer shows them as Excel's 1E+30); a target
-    result at an infinite limit is ``±inf`` unless the variable has no objective
-    coefficient.
+    Infinite limits stay ``±inf`` (the writer shows them as Excel's 1E+30). The target
+    result at an infinite limit is NaN (blank: the objective has no limit there), unless
+    the variable has no objective coefficient (then it is the optimal objective).
     """
     A = lp.A.tocsc() if hasattr(lp.A, "tocsc") else lp.A
     x = np.asarray(sol.x, dtype=float)
@@ -52,6 +53,9 @@ def limits(lp: LpData, sol: LpSolution) -> pd.DataFrame:
     np.minimum.at(up, cols, step_hi)
     lower = np.minimum(np.maximum(x + down, lp.col_lower), x)
     upper = np.maximum(np.minimum(x + up, lp.col_upper), x)
+    # Solvers write "no bound" as a huge finite number (1.8E+308); it is unlimited.
+    lower = np.where(lower <= -UNLIMITED, -np.inf, lower)
+    upper = np.where(upper >= UNLIMITED, np.inf, upper)
     return pd.DataFrame({
         "variable": [name for name, _ in lp.col_keys],
         "index": [", ".join(map(str, idx)) for _, idx in lp.col_keys],
@@ -68,10 +72,10 @@ def _clean(values: np.ndarray) -> np.ndarray:
 
 
 def _target(objective: float, c: np.ndarray, limit: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """z* + c_j (limit_j - x*_j), with 0 * inf taken as 0 (no coefficient, no change)."""
-    step = limit - x
-    with np.errstate(invalid="ignore", over="ignore"):
-        moved = np.where(c == 0, 0.0, c * step)
+    """z* + c_j (limit_j - x*_j): NaN at an infinite limit, z* when c_j is 0."""
+    finite = np.isfinite(limit)
+    step = np.where(finite, limit - x, 0.0)
+    moved = np.where(c == 0, 0.0, np.where(finite, c * step, np.nan))
     return objective + moved
 
 

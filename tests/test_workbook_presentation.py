@@ -276,6 +276,19 @@ def test_limits_report_is_the_same_with_ge_rows_and_respects_column_bounds():
     assert table["target_at_upper"].iloc[0] == pytest.approx(34.5)
 
 
+def test_limits_report_target_at_an_unlimited_limit_is_blank():
+    """A product that loses 1 per unit and uses no plant: 0 at the optimum, no upper limit.
+
+    At the lower limit (0) the objective is 36; at an unlimited upper limit it has no value.
+    """
+    lp = wyndor(extra_product=(-1.0, [0.0, 0.0, 0.0]))
+    _, sol, _ = solved(lp)
+    row = limits(lp, sol).iloc[2]
+    assert row["value"] == 0.0 and row["lower_limit"] == 0.0
+    assert row["target_at_lower"] == pytest.approx(36.0)
+    assert row["upper_limit"] == INF and np.isnan(row["target_at_upper"])
+
+
 # ---------------------------------------------------------------- atomic write
 
 
