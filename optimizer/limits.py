@@ -45,15 +45,15 @@ def limits(lp: LpData, sol: LpSolution) -> pd.DataFrame:
     step_lo = np.where(a > 0, to_lower, to_upper)
     step_hi = np.where(a > 0, to_upper, to_lower)
     # A row already at its bound (to round-off) must not push the limit past x*.
-    step_lo = np.minimum(np.nan_to_num(step_lo, nan=-np.inf), 0.0)
-    step_hi = np.maximum(np.nan_to_num(step_hi, nan=np.inf), 0.0)
+    step_lo = np.minimum(np.where(np.isnan(step_lo), -np.inf, step_lo), 0.0)
+    step_hi = np.maximum(np.where(np.isnan(step_hi), np.inf, step_hi), 0.0)
     down = np.full(n, -np.inf)
     up = np.full(n, np.inf)
     np.maximum.at(down, cols, step_lo)
     np.minimum.at(up, cols, step_hi)
     lower = np.minimum(np.maximum(x + down, lp.col_lower), x)
     upper = np.maximum(np.minimum(x + up, lp.col_upper), x)
-    # Solvers write "no bound" as a huge finite number (1.8E+308); it is unlimited.
+    # A bound written as a huge finite number (1E+30 and beyond) is no bound.
     lower = np.where(lower <= -UNLIMITED, -np.inf, lower)
     upper = np.where(upper >= UNLIMITED, np.inf, upper)
     return pd.DataFrame({
