@@ -106,7 +106,7 @@ def test_numbers_are_written_as_numbers(presented, loaded):
                         continue
                     assert isinstance(got, (int, float)) and not isinstance(got, bool), \
                         (name, frame.columns[j], got)
-                    # Beyond ±1E+30 (inf, or HiGHS's 1.8E+308 "no limit") is Excel's 1E+30.
+                    # Anything beyond ±1E+30 (inf: unlimited) is written as Excel's ±1E+30.
                     expected = min(max(float(value), -writer.EXCEL_INFINITY),
                                    writer.EXCEL_INFINITY)
                     assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
