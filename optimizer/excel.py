@@ -98,11 +98,6 @@ def match_name(found: str, known: Iterable[str], annotations: Iterable[str] = ()
     return "unknown", None
 
 
-def _shown(name: str) -> str:
-    """repr() of a name, with invisible characters spelt out so the planner can see them."""
-    return repr(name).translate({c: f"\\u{c:04x}" for c in _INVISIBLE})
-
-
 def misspelt(what: str, found: str, suggestion: str) -> str:
     """The 'expected' text of a close-but-unknown name."""
     hidden = " (it contains an invisible character)" if found.translate(_INVISIBLE) != found else ""

@@ -297,3 +297,9 @@ def test_every_problem_at_once(tmp_path):
     number = at(found, "mines", "B2", "a number")
     assert (header.row, header.found) == (1, "max t")
     assert (number.row, number.column, number.found) == (2, "capacity_t", "lots")
+
+
+def test_misspelt_settings_key_names_the_nearest(tmp_path):
+    """'discount rate' is not a key; the message suggests discount_rate (settings!A3)."""
+    settings = pd.DataFrame([{"key": "currency", "value": "USD"}, {"key": "discount rate", "value": 0.05}])
+    at(problems(workbook(tmp_path, settings=settings)), "settings", "A3", "did you mean 'discount_rate'")
