@@ -340,8 +340,12 @@ def check_conflicts(inputs, changes: Iterable[Change]) -> None:
 
 
 def _both(a: Change, b: Change) -> str:
-    """``scenario s, scenarios row 5 (PATH) and scenarios row 9 (PATH)``."""
-    return f"{a.origin or 'a change'} ({a.path}) and {b.origin or 'a change'} ({b.path})"
+    """``scenario s: scenarios row 5 (PATH) and scenarios row 9 (PATH)``."""
+    first, second = a.origin or "a change", b.origin or "a change"
+    head, _, tail = first.rpartition(", ")
+    if head and second.startswith(head + ", "):  # the same scenario: say it once
+        return f"{head}: {tail} ({a.path}) and {second[len(head) + 2:]} ({b.path})"
+    return f"{first} ({a.path}) and {second} ({b.path})"
 
 
 def apply_changes(inputs, changes: Iterable[Change]):

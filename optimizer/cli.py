@@ -201,7 +201,8 @@ def cmd_validate(args) -> int:
         try:
             apply_scenario(inputs, name)
         except InputError as exc:
-            problems.append(f"scenario {name}: {exc}")
+            text = str(exc)  # most messages already name the scenario and its row
+            problems.append(text if f"scenario {name}" in text else f"scenario {name}: {text}")
     from .hedge import uncertainty_problems
 
     problems += [str(p) for p in uncertainty_problems(inputs)]  # the uncertainty sheet (hedge)

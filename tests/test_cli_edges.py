@@ -280,3 +280,20 @@ def test_a_write_that_fails_midway_keeps_the_old_output_and_the_input(
     assert out.read_bytes() == before
     assert book.read_bytes() == input_before
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name]  # no temporary file left
+
+
+def test_validate_lists_each_bad_scenario_once_naming_its_rows(capsys, tmp_path):
+    """Rows 2 and 3 share the K1/T2 cell; row 4 names no customer."""
+    rows = [{"scenario": "s", "target": "demand.min_t[customer=K1]", "value": 5},
+            {"scenario": "s", "target": "demand.min_t[customer=K1, period=T2]", "value": 6},
+            {"scenario": "typo", "target": "demand.price[customer!=K11]", "value": 6}]
+    path = tiny.write_xlsx(tiny.frames(periods=PERIODS3, scenarios=rows), tmp_path / "c.xlsx")
+    code, err = cli(capsys, "validate", path)
+    assert code == 2
+    lines = problem_lines(err)
+    assert len(lines) == 2, err
+    assert lines[0] == ("error: scenario s: scenarios row 2 (demand.min_t[customer=K1]) and "
+                        "scenarios row 3 (demand.min_t[customer=K1, period=T2]) both change "
+                        "demand.min_t of demand row 2 (K1, A, T2); a scenario changes each cell "
+                        "once: merge them or make their filters disjoint")
+    assert "scenarios row 4" in lines[1] and "did you mean 'K1'?" in lines[1]
