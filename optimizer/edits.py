@@ -31,8 +31,20 @@ from .errors import InputError, Problem
 from .excel import ROW
 from .highs import INF, LpData
 from .inputs import ModelInputs, Params, derive_params, records_of
-from .model import (BALANCES, FAMILY_SPECS, OBJECTIVE, PARTS, VARIABLE_SPECS, Sums, Tracer,
-                    build_lp, model_params, model_rows, term_coefs, traced)
+from .model import (
+    BALANCES,
+    FAMILY_SPECS,
+    OBJECTIVE,
+    PARTS,
+    VARIABLE_SPECS,
+    Sums,
+    Tracer,
+    build_lp,
+    model_params,
+    model_rows,
+    term_coefs,
+    traced,
+)
 from .schema import MRECL, SHEET_BY_NAME, Column
 
 PARAM_FIELDS = tuple(f.name for f in fields(Params))
@@ -40,6 +52,15 @@ PARAM_FIELDS = tuple(f.name for f in fields(Params))
 
 class StructuralChange(Exception):
     """The change cannot be mapped to bounds and costs of the built model."""
+
+
+class ShapeChange(StructuralChange):
+    """The scenario's cells were typed and checked and its parameters derived, but its LP
+    has other rows, columns or coefficients: build that LP from ``params`` (no re-reading)."""
+
+    def __init__(self, what: str, params: Params):
+        super().__init__(what)
+        self.params = params
 
 
 def cell_value(col: Column, value: Any) -> Any:
@@ -109,18 +130,53 @@ def check_cells(engine: SweepEngine, overlay: Mapping[tuple, Any], origin: str, 
             problems.append(Problem(sheet, row, column, None, col.expectation(), cell))
         elif new is not None and col.ref and new not in engine.refs[col.ref]:
             problems.append(Problem(sheet, row, column, value, col.expectation(), cell))
-    demand = engine.records["demand"]
-    for (sheet, i, column) in overlay if cross else ():
-        if sheet == "demand" and column in ("min_t", "max_t"):
-            low = typed.get(("demand", i, "min_t"), demand[i]["min_t"])
-            high = typed.get(("demand", i, "max_t"), demand[i]["max_t"])
-            if low is not None and high is not None and high < low:
-                row, cell = _cell_name(engine, "demand", i, "max_t")
-                problems.append(Problem("demand", row, "max_t", high, f"a number ≥ min_t ({low:g})",
-                                        cell))
+    if cross:
+        problems += _min_max_problems(engine, typed)
     if problems:
         raise InputError(list(dict.fromkeys(problems)), source=origin)
     return typed
+
+
+def _min_max_problems(engine: SweepEngine, typed: Mapping[tuple, Any]) -> list[Problem]:
+    """max_t ≥ min_t on every demand row a change touches (a pair is valid only together)."""
+    demand = engine.records["demand"]
+    problems = []
+    for i in sorted({i for (sheet, i, column) in typed
+                     if sheet == "demand" and column in ("min_t", "max_t")}):
+        low = typed.get(("demand", i, "min_t"), demand[i]["min_t"])
+        high = typed.get(("demand", i, "max_t"), demand[i]["max_t"])
+        if low is not None and high is not None and high < low:
+            row, cell = _cell_name(engine, "demand", i, "max_t")
+            problems.append(Problem("demand", row, "max_t", high, f"a number ≥ min_t ({low:g})", cell))
+    return problems
+
+
+def scenario_cells(engine: SweepEngine, changes: Sequence[Change], origin: str) -> dict[tuple, Any]:
+    """The typed cells of a scenario: :func:`resolve_cells` then :func:`check_cells`.
+
+    A sweep repeats each change in many scenarios, so each change's typed cells are kept
+    by the engine; two changes of one scenario that touch the same cell are resolved in
+    order instead.
+    """
+    overlay: dict[tuple, Any] = {}
+    changed_columns: set[tuple[str, str]] = set()
+    for change in changes:
+        cp, hits = engine.match(change)
+        if not hits or any((cp.sheet, f.column) in changed_columns for f in cp.filters):
+            raise StructuralChange(change.path)
+        key = (change.path, repr(change.value), change.mode)
+        cells = engine.typed_cells.get(key)
+        if cells is None:
+            cells = check_cells(engine, resolve_cells(engine, [change]), change.origin, cross=False)
+            engine.typed_cells[key] = cells
+        if not overlay.keys().isdisjoint(cells):
+            return check_cells(engine, resolve_cells(engine, changes), origin)
+        overlay.update(cells)
+        changed_columns.add((cp.sheet, cp.column))
+    problems = _min_max_problems(engine, overlay)
+    if problems:
+        raise InputError(problems, source=origin)
+    return overlay
 
 
 # --- KPI weights of a comparison row --------------------------------------------------------
@@ -167,32 +223,51 @@ def _treaty(P, cols_of_demand: Mapping[tuple, list[int]]) -> tuple[list[np.ndarr
             np.array([P.min_t[d] * years[d[2]] for d in rows]))
 
 
+def _cols_of_demand(lp: LpData) -> dict[tuple, list[int]]:
+    out: dict[tuple, list[int]] = {}
+    for j, (name, idx) in enumerate(lp.col_keys):
+        if name in ("sale_t", "mixed_sale_t"):
+            out.setdefault(idx if name == "sale_t" else (idx[1], MRECL, idx[2]), []).append(j)
+    return out
+
+
 # --- the engine: one built model, changes mapped through the declarations -------------------
 
-class SweepEngine:
+class BuiltModel:
+    """An LP built from parameters, with what a comparison row reads off its solution."""
+
+    def __init__(self, P: Params, lp: LpData):
+        from .report import part_vectors
+
+        self.P, self.lp, self.strict = P, lp, P.strict
+        self.cols_of_demand = _cols_of_demand(lp)
+        ndpr = _ndpr_weights(P, lp.col_keys)
+        treaty = _treaty(P, self.cols_of_demand)
+        self.base_kpi = KpiWeights(part_vectors(P, lp), ndpr[0], ndpr[1], treaty[0], treaty[1])
+        self.keep_rows = np.array([f not in BALANCES for f, _ in lp.row_keys])
+
+    @classmethod
+    def from_params(cls, P: Params) -> BuiltModel:
+        return cls(P, build_lp(None, params=P))
+
+
+class SweepEngine(BuiltModel):
     """The base LP plus everything needed to turn a scenario into a few LP edits."""
 
     def __init__(self, inputs: ModelInputs, *, strict: bool | None = None):
-        from .report import part_vectors
-
         self.inputs = inputs
         self.strict_override = strict
-        self.P: Params = model_params(inputs, strict)
-        self.strict = self.P.strict
-        self.lp: LpData = build_lp(inputs, strict=strict)
-        lp, P = self.lp, self.P
+        P = model_params(inputs, strict)
+        super().__init__(P, build_lp(inputs, strict=strict))
+        lp = self.lp
         self.col_of = {key: j for j, key in enumerate(lp.col_keys)}
         self.row_of = {key: i for i, key in enumerate(lp.row_keys)}
-        self.cols_of_demand: dict[tuple, list[int]] = {}
-        for j, (name, idx) in enumerate(lp.col_keys):
-            if name in ("sale_t", "mixed_sale_t"):
-                d = idx if name == "sale_t" else (idx[1], MRECL, idx[2])
-                self.cols_of_demand.setdefault(d, []).append(j)
         self.records = records_of(inputs.frames)
         from .validate import _ref_sets
 
         self.refs = _ref_sets(inputs.frames)
         self._matches: dict[str, tuple] = {}
+        self.typed_cells: dict[tuple, dict[tuple, Any]] = {}
 
         # What every declaration read when the base was built (see the module docstring).
         self.sums = Sums(P)
@@ -210,11 +285,8 @@ class SweepEngine:
                                           dtype=np.int64) for v in VARIABLE_SPECS}
         self.term_reads = [traced(lambda T, term=term: term_coefs(T, term, self.var_index[term.var]),
                                   P)[1] for term in OBJECTIVE]
-        ndpr, ndpr_reads = traced(_ndpr_weights, P, lp.col_keys)
-        treaty, treaty_reads = traced(_treaty, P, self.cols_of_demand)
-        self.kpi_reads = {"ndpr": ndpr_reads, "treaty": treaty_reads}
-        self.base_kpi = KpiWeights(part_vectors(P, lp), ndpr[0], ndpr[1], treaty[0], treaty[1])
-        self.keep_rows = np.array([f not in BALANCES for f, _ in lp.row_keys])
+        self.kpi_reads = {"ndpr": traced(_ndpr_weights, P, lp.col_keys)[1],
+                          "treaty": traced(_treaty, P, self.cols_of_demand)[1]}
 
     def match(self, change: Change):
         """(parsed path, matching row positions) of a change, cached by path text."""
@@ -236,9 +308,10 @@ class SweepEngine:
         sheets: dict[str, dict[int, dict[str, Any]]] = {}
         for (sheet, i, column), value in overlay.items():
             spec = SHEET_BY_NAME[sheet]
-            if sheet == "scenarios" or column in spec.keys or column == "period" and spec.per_period \
-                    or (sheet == "periods" and column == "period"):
-                raise StructuralChange(f"{sheet}.{column} is an id")
+            if sheet in ("scenarios", "composition") or column in spec.keys \
+                    or (column == "period" and (spec.per_period or sheet == "periods")):
+                # ids and periods re-expand the sheets; shares are checked sheet-wide
+                raise StructuralChange(f"{sheet}.{column}: validated and rebuilt whole")
             sheets.setdefault(sheet, {}).setdefault(i, {})[column] = value
         R = dict(self.records)
         for sheet, cells in sheets.items():
@@ -270,7 +343,7 @@ class SweepEngine:
             return edits
         for v in VARIABLE_SPECS:
             if self.var_reads[v.name] & changed and v.index(P) != self.var_index[v.name]:
-                raise StructuralChange(f"the columns of {v.name}")
+                raise ShapeChange(f"the columns of {v.name}", P)
         sums = Sums(P, reuse=self.sums, changed=changed)
         for fam in FAMILY_SPECS:
             if self.fam_reads[fam.name] & changed:
@@ -287,9 +360,9 @@ class SweepEngine:
     def _family_edits(self, fam, P: Params, sums: Sums, edits: Edits) -> None:
         rows = [r for r in fam.rows(P, sums.view(None)) if r[1]]
         if [r[0] for r in rows] != self.fam_index[fam.name]:
-            raise StructuralChange(f"the rows of {fam.name}")
+            raise ShapeChange(f"the rows of {fam.name}", P)
         if [r[1] for r in rows] != self._family_terms(fam.name):
-            raise StructuralChange(f"the coefficients of {fam.name}")
+            raise ShapeChange(f"the coefficients of {fam.name}", P)
         rhs = np.fromiter((r[2] for r in rows), float, len(rows))
         positions = self.fam_rows[fam.name]
         moved = np.flatnonzero(rhs != self.lp.rhs[positions])
@@ -366,5 +439,5 @@ class Edits:
         self.rows[i] = (low if lower is None else lower, up if upper is None else upper)
 
 
-__all__ = ["SweepEngine", "Edits", "StructuralChange", "KpiWeights", "resolve_cells",
-           "check_cells", "cell_value", "Tracer", "INF"]
+__all__ = ["SweepEngine", "BuiltModel", "Edits", "StructuralChange", "ShapeChange", "KpiWeights", "resolve_cells",
+           "check_cells", "scenario_cells", "cell_value", "Tracer", "INF"]

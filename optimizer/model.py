@@ -543,12 +543,14 @@ def objective_coefs(P: Params, indexes: Mapping[str, list[tuple]]) -> dict[VarKe
     return total
 
 
-def build_model(inputs: ModelInputs, *, strict: bool | None = None):
-    """The Pyomo model of ``inputs`` (strict from settings unless given)."""
+def build_model(inputs: ModelInputs | None, *, strict: bool | None = None,
+                params: Params | None = None):
+    """The Pyomo model of ``inputs`` (strict from settings unless given), or of ``params``
+    (parameters a sweep derived for a scenario)."""
     import pyomo.environ as pyo
     from pyomo.core.expr.numeric_expr import LinearExpression
 
-    P = model_params(inputs, strict)
+    P = params if params is not None else model_params(inputs, strict)
     m = pyo.ConcreteModel(name="irel_allocation")
     indexes = {v.name: v.index(P) for v in VARIABLE_SPECS}
     for v in VARIABLE_SPECS:
@@ -574,7 +576,8 @@ def build_model(inputs: ModelInputs, *, strict: bool | None = None):
     return m
 
 
-def build_lp(inputs: ModelInputs, *, strict: bool | None = None, timings=None):
+def build_lp(inputs: ModelInputs | None, *, strict: bool | None = None, timings=None,
+             params: Params | None = None):
     """Build the Pyomo model and compile it to an :class:`~optimizer.highs.LpData`.
 
     The model is dropped once compiled: everything downstream works on the matrix and its
@@ -591,7 +594,7 @@ def build_lp(inputs: ModelInputs, *, strict: bool | None = None, timings=None):
 
     with PauseGC():
         start = time.perf_counter()
-        model = build_model(inputs, strict=strict)
+        model = build_model(inputs, strict=strict, params=params)
         built = time.perf_counter()
         lp = compile_lp(model)
         del model

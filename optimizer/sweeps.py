@@ -35,10 +35,20 @@ import numpy as np
 import pandas as pd
 
 from .changes import Change
-from .edits import Edits, StructuralChange, SweepEngine, check_cells, resolve_cells
+from .edits import (
+    BuiltModel,
+    Edits,
+    ShapeChange,
+    StructuralChange,
+    SweepEngine,
+    check_cells,
+    resolve_cells,
+    scenario_cells,
+)
 from .errors import InputError, IrelError
 from .highs import new_highs
 from .inputs import ModelInputs
+from .model import model_params
 
 KPI_COLUMNS = ["status", "objective", "revenue_pv", "policy_value_pv", "penalties_pv",
                "domestic_ndpr_share", "treaty_fulfilment_pct", "treaty_shortfall_t",
@@ -153,8 +163,9 @@ def _solve_one(engine: SweepEngine, worker: Worker, scenario: Scenario,
     strict = engine.strict
     try:
         try:
-            overlay = check_cells(engine, resolve_cells(engine, scenario.changes), origin)
-            edits = engine.edits(overlay)
+            edits = engine.edits(scenario_cells(engine, scenario.changes, origin))
+        except ShapeChange as shape:  # checked cells, other LP: build it from its parameters
+            row, strict = _solve_built(BuiltModel.from_params(shape.params), "rebuilt")
         except StructuralChange:
             row, strict = _rebuild(engine, scenario)
         else:
@@ -176,13 +187,17 @@ def _rebuild(engine: SweepEngine, scenario: Scenario) -> tuple[dict[str, Any], b
     from .changes import apply_changes
 
     changed = scenario.rebuilt or apply_changes(engine.inputs, scenario.changes)
-    sub = SweepEngine(changed, strict=engine.strict_override)
+    P = model_params(changed, engine.strict_override)
+    return _solve_built(BuiltModel.from_params(P), "rebuilt")
+
+
+def _solve_built(built: BuiltModel, path: str) -> tuple[dict[str, Any], bool]:
+    """Solve a freshly built LP cold; its comparison row and whether it was strict."""
     start = time.perf_counter()
-    worker = Worker(sub)
-    row = worker._kpis(Edits(sub))
+    row = Worker(built)._kpis(Edits(built))
     row["seconds"] = time.perf_counter() - start
-    row["path"] = "rebuilt"
-    return row, sub.strict
+    row["path"] = path
+    return row, built.strict
 
 
 def _explain(engine: SweepEngine, scenario: Scenario) -> str:
@@ -255,10 +270,13 @@ def prevalidate(engine: SweepEngine, scenarios: Sequence[Scenario]) -> None:
                         checked[key] = _check_change(engine, change, refs)
                     if checked[key]:
                         problems.setdefault(checked[key], []).append(scenario.name)
-                if len(scenario.changes) > 1 and not any(
-                        checked[(c.path, repr(c.value), c.mode)] for c in scenario.changes):
-                    check_cells(engine, resolve_cells(engine, scenario.changes),
-                                f"scenario {scenario.name}")
+                if not any(checked[(c.path, repr(c.value), c.mode)] for c in scenario.changes):
+                    # the scenario's cells together (max ≥ min); settings are read whole
+                    overlay = scenario_cells(engine, scenario.changes, f"scenario {scenario.name}")
+                    if any(sheet == "settings" for sheet, _, _ in overlay):
+                        engine.params(overlay)
+            except ShapeChange:
+                pass  # every cell checked; solved from the derived parameters
             except StructuralChange:
                 scenario.rebuilt = apply_changes(engine.inputs, scenario.changes)
         except IrelError as exc:
@@ -289,9 +307,9 @@ def _check_change(engine: SweepEngine, change: Change,
             cp = parse_path(change.path, change.origin)
             _matching_rows(engine.inputs.frames[cp.sheet], SHEET_BY_NAME[cp.sheet], cp,
                            list(engine.P.PERIODS), change.origin, refs=refs)
-        overlay = resolve_cells(engine, [change])
-        typed = check_cells(engine, overlay, change.origin, cross=False)
-        engine.edits(overlay if typed is None else typed)  # check_cells may return them typed
+        overlay = check_cells(engine, resolve_cells(engine, [change]), change.origin, cross=False)
+        if any(sheet == "settings" for sheet, _, _ in overlay):
+            engine.params(overlay)  # settings are read (and checked) whole
     except InputError as exc:
         return f"change {change.describe()}: {exc}"
     return None

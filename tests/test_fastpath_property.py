@@ -228,15 +228,16 @@ def test_sweep_rows_equal_full_solves(data):
         described = [c.describe() for c in scenario.changes]
         try:
             changed = apply_changes(inputs, scenario.changes)
-        except InputError:
-            changed = None
+        except InputError as exc:
+            changed, refused = None, str(exc)
         try:
             row = run_scenarios(inputs, [scenario], engine=engine).iloc[1]
         except InputError as exc:
             assert changed is None, ("the sweep refused what a full solve accepts", described, str(exc))
             event("both refused")
             continue
-        assert changed is not None, ("the sweep accepted what a full solve refuses", described)
+        assert changed is not None, ("the sweep accepted what a full solve refuses", described, refused,
+                                     row["status"], row["explanation"])
         event(f"path {row['path']}")
         assert (row["path"] == "hot") == _hot_lp_equals_rebuilt_lp(engine, scenario, changed), described
         full = optimizer.solve(changed, sensitivity=False)
