@@ -48,11 +48,11 @@ def _split(option: str) -> tuple[str, str] | None:
 def _axes(args) -> list[tuple[str, str, list]]:
     """(path, mode, values) of every --set/--scale; every problem is listed, one per line."""
     from .changes import _target_key, parse_path
-    from .sweeps import parse_values
+    from .sweeps import MAX_SCENARIOS, parse_values
 
     axes, problems = [], []
     seen: dict[tuple, str] = {}
-    limit = args.max_scenarios
+    limit = getattr(args, "max_scenarios", MAX_SCENARIOS)  # scripts may pass a plain object
     for mode, options in (("set", args.set or []), ("scale", args.scale or [])):
         for option in options:
             flag = f"--{mode} {option}"
