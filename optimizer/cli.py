@@ -27,6 +27,11 @@ def default_output(input_path: Path, scenario: str | None = None, suffix: str = 
 
 def _output_option(args) -> str:
     """How messages name the output: the -o option, or the default path."""
+    from .errors import OutputError
+
+    if getattr(args, "output", None) == "":  # `-o ""` must not quietly mean the default
+        raise OutputError("-o: the path is empty; give a file name, or leave -o out for the "
+                          "default")
     return "-o" if getattr(args, "output", None) else "output (the default; choose one with -o)"
 
 

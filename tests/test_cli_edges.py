@@ -186,6 +186,13 @@ def test_a_bad_output_path_exits_2_before_anything_runs(capsys, tmp_path, book, 
     assert len(problem_lines(err)) == 1, err
 
 
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_an_empty_output_path_is_an_error_not_the_default(capsys, book, nothing_runs, command):
+    code, err = cli(capsys, *COMMANDS[command](book, ""))
+    assert code == 2, err
+    assert "-o: the path is empty" in err or "OUT .: give a file name" in err, err
+
+
 @pytest.mark.parametrize("command", ["solve", "explain", "sweep", "scenarios"])
 def test_the_input_is_never_the_output(capsys, book, nothing_runs, command):
     before = book.read_bytes()
