@@ -33,15 +33,17 @@ from .highs import INF, LpData
 from .inputs import ModelInputs, Params, derive_params, records_of
 from .model import (
     BALANCES,
+    FAMILY,
     FAMILY_SPECS,
     OBJECTIVE,
     PARTS,
+    VARIABLE,
     VARIABLE_SPECS,
     Sums,
     Tracer,
     build_lp,
+    family_rows,
     model_params,
-    model_rows,
     term_coefs,
     traced,
 )
@@ -258,7 +260,8 @@ class SweepEngine(BuiltModel):
         self.inputs = inputs
         self.strict_override = strict
         P = model_params(inputs, strict)
-        super().__init__(P, build_lp(inputs, strict=strict))
+        trace: dict[str, frozenset[str]] = {}
+        super().__init__(P, build_lp(inputs, strict=strict, trace=trace))
         lp = self.lp
         self.col_of = {key: j for j, key in enumerate(lp.col_keys)}
         self.row_of = {key: i for i, key in enumerate(lp.row_keys)}
@@ -269,22 +272,17 @@ class SweepEngine(BuiltModel):
         self._matches: dict[str, tuple] = {}
         self.typed_cells: dict[tuple, dict[tuple, Any]] = {}
 
-        # What every declaration read when the base was built (see the module docstring).
-        self.sums = Sums(P)
-        self.var_index: dict[str, list[tuple]] = {}
-        self.var_reads: dict[str, frozenset[str]] = {}
-        for v in VARIABLE_SPECS:
-            self.var_index[v.name], self.var_reads[v.name] = traced(v.index, P)
-        rows = model_rows(P, self.sums, trace=True)
-        self.fam_reads = {name: reads for name, (_, reads) in rows.items()}
-        self.fam_index = {name: [r[0] for r in family_rows] for name, (family_rows, _) in rows.items()}
-        self.fam_rows = {name: np.array([self.row_of[name, idx] for idx in index], dtype=np.int64)
-                         for name, index in self.fam_index.items()}
+        # The base LP's rows and columns by declaration, and what each declaration read
+        # when the base was built (see the module docstring).
+        self.sums = Sums(P)  # filled only for what a scenario re-runs
+        self.fam_index, fam_rows = _group(lp.row_keys)
+        self.fam_rows = {name: np.asarray(fam_rows.get(name, []), dtype=np.int64) for name in FAMILY}
+        self.var_index, var_cols = _group(lp.col_keys)
+        self.var_cols = {name: np.asarray(var_cols.get(name, []), dtype=np.int64) for name in VARIABLE}
+        self.fam_reads = {name: trace[name] for name in FAMILY}
+        self.var_reads = {name: trace["variable " + name] for name in VARIABLE}
         self._base_terms: dict[str, list] = {}  # filled for families a scenario re-runs
-        self.var_cols = {v.name: np.array([self.col_of[v.name, i] for i in self.var_index[v.name]],
-                                          dtype=np.int64) for v in VARIABLE_SPECS}
-        self.term_reads = [traced(lambda T, term=term: term_coefs(T, term, self.var_index[term.var]),
-                                  P)[1] for term in OBJECTIVE]
+        self.term_reads = [trace[f"objective {n}"] for n in range(len(OBJECTIVE))]
         self.kpi_reads = {"ndpr": traced(_ndpr_weights, P, lp.col_keys)[1],
                           "treaty": traced(_treaty, P, self.cols_of_demand)[1]}
 
@@ -342,7 +340,7 @@ class SweepEngine(BuiltModel):
         if not changed:
             return edits
         for v in VARIABLE_SPECS:
-            if self.var_reads[v.name] & changed and v.index(P) != self.var_index[v.name]:
+            if self.var_reads[v.name] & changed and v.index(P) != self.var_index.get(v.name, []):
                 raise ShapeChange(f"the columns of {v.name}", P)
         sums = Sums(P, reuse=self.sums, changed=changed)
         for fam in FAMILY_SPECS:
@@ -354,12 +352,12 @@ class SweepEngine(BuiltModel):
     def _family_terms(self, name: str) -> list:
         if name not in self._base_terms:
             fam = next(f for f in FAMILY_SPECS if f.name == name)
-            self._base_terms[name] = [r[1] for r in fam.rows(self.P, self.sums.view(None)) if r[1]]
+            self._base_terms[name] = [r[1] for r in family_rows(fam, self.P, self.sums)]
         return self._base_terms[name]
 
     def _family_edits(self, fam, P: Params, sums: Sums, edits: Edits) -> None:
-        rows = [r for r in fam.rows(P, sums.view(None)) if r[1]]
-        if [r[0] for r in rows] != self.fam_index[fam.name]:
+        rows = family_rows(fam, P, sums)
+        if [r[0] for r in rows] != self.fam_index.get(fam.name, []):
             raise ShapeChange(f"the rows of {fam.name}", P)
         if [r[1] for r in rows] != self._family_terms(fam.name):
             raise ShapeChange(f"the coefficients of {fam.name}", P)
@@ -380,7 +378,7 @@ class SweepEngine(BuiltModel):
                 if term.part not in edits.changed_parts:
                     parts[term.part] = parts[term.part].copy()
                     edits.changed_parts.add(term.part)
-                parts[term.part][cols] = term_coefs(P, term, self.var_index[term.var])
+                parts[term.part][cols] = term_coefs(P, term, self.var_index.get(term.var, []))
                 touched.append(cols)
         if touched:
             cols = np.unique(np.concatenate(touched))
@@ -404,6 +402,16 @@ class SweepEngine(BuiltModel):
 
     def col(self, name: str, idx: tuple) -> int | None:
         return self.col_of.get((name, idx))
+
+
+def _group(keys: list[tuple[str, tuple]]) -> tuple[dict[str, list[tuple]], dict[str, list[int]]]:
+    """(name, index) keys -> each name's indexes and positions, in order."""
+    index: dict[str, list[tuple]] = {}
+    positions: dict[str, list[int]] = {}
+    for n, (name, idx) in enumerate(keys):
+        index.setdefault(name, []).append(idx)
+        positions.setdefault(name, []).append(n)
+    return index, positions
 
 
 def _read_settings(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

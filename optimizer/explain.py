@@ -260,7 +260,7 @@ def domain_checks(inputs: ModelInputs) -> list[str]:
 
     P = inputs.params
     rhs = {name: {idx: value for idx, _, value in rows}
-           for name, (rows, _) in model_rows(P).items()}
+           for name, rows in model_rows(P).items()}
     notes: list[str] = []
     best_crack = max((P.recovery[c] for c in P.CRACKING), default=0.0)
     best_sep = max((P.recovery[s] for s in P.SEPARATION), default=0.0)

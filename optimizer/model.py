@@ -521,38 +521,57 @@ def model_params(inputs: ModelInputs, strict: bool | None = None) -> Params:
     return P if strict is None or bool(strict) == P.strict else replace(P, strict=bool(strict))
 
 
-def model_rows(P: Params, sums: Sums | None = None, *, trace: bool = False
-               ) -> dict[str, tuple[list[Row], frozenset[str]]]:
-    """Every family's rows with terms (rows without terms constrain nothing and are dropped),
-    and with ``trace`` the Params fields each family read."""
-    sums = sums or Sums(P)
-    out = {}
-    for fam in FAMILY_SPECS:
-        tracer = Tracer(P) if trace else None
-        rows = [r for r in fam.rows(tracer or P, sums.view(tracer)) if r[1]]
-        out[fam.name] = (rows, frozenset(tracer.read) if tracer else frozenset())
-    return out
+def family_rows(fam: Family, P: Params, sums: Sums, trace: dict[str, frozenset[str]] | None = None
+                ) -> list[Row]:
+    """A family's rows with terms (a row without terms constrains nothing and is dropped);
+    with ``trace``, record the Params fields it read under its name."""
+    tracer = Tracer(P) if trace is not None else None
+    rows = [r for r in fam.rows(tracer or P, sums.view(tracer)) if r[1]]
+    if trace is not None:
+        trace[fam.name] = frozenset(tracer.read)
+    return rows
 
 
-def objective_coefs(P: Params, indexes: Mapping[str, list[tuple]]) -> dict[VarKey, float]:
-    """Total objective coefficient of every column (the sum of the parts on it)."""
+def model_rows(P: Params) -> dict[str, list[Row]]:
+    """Every family's rows, by family name."""
+    sums = Sums(P)
+    return {fam.name: family_rows(fam, P, sums) for fam in FAMILY_SPECS}
+
+
+def objective_coefs(P: Params, indexes: Mapping[str, list[tuple]],
+                    trace: dict[str, frozenset[str]] | None = None) -> dict[VarKey, float]:
+    """Total objective coefficient of every column (the sum of the parts on it); with
+    ``trace``, the fields each term read, as ``objective <n>``."""
     total: dict[VarKey, float] = defaultdict(float)
-    for term in OBJECTIVE:
-        for i, c in zip(indexes[term.var], term_coefs(P, term, indexes[term.var])):
+    for n, term in enumerate(OBJECTIVE):
+        tracer = Tracer(P) if trace is not None else None
+        for i, c in zip(indexes[term.var], term_coefs(tracer or P, term, indexes[term.var])):
             total[term.var, i] += c
+        if trace is not None:
+            trace[f"objective {n}"] = frozenset(tracer.read)
     return total
 
 
 def build_model(inputs: ModelInputs | None, *, strict: bool | None = None,
-                params: Params | None = None):
+                params: Params | None = None, trace: dict[str, frozenset[str]] | None = None):
     """The Pyomo model of ``inputs`` (strict from settings unless given), or of ``params``
-    (parameters a sweep derived for a scenario)."""
+    (parameters a sweep derived for a scenario).
+
+    With ``trace``, the Params fields each declaration read are recorded in it, by family
+    or variable name (what a sweep needs to know which declarations a change can affect).
+    Families are generated one at a time, so only one family's rows are alive at once.
+    """
     import pyomo.environ as pyo
     from pyomo.core.expr.numeric_expr import LinearExpression
 
     P = params if params is not None else model_params(inputs, strict)
     m = pyo.ConcreteModel(name="irel_allocation")
-    indexes = {v.name: v.index(P) for v in VARIABLE_SPECS}
+    indexes = {}
+    for v in VARIABLE_SPECS:
+        tracer = Tracer(P) if trace is not None else None
+        indexes[v.name] = v.index(tracer or P)
+        if trace is not None:
+            trace["variable " + v.name] = frozenset(tracer.read)
     for v in VARIABLE_SPECS:
         setattr(m, v.name, pyo.Var(indexes[v.name], domain=pyo.NonNegativeReals, doc=v.doc))
     comps = {name: getattr(m, name) for name in VARIABLES}
@@ -561,23 +580,26 @@ def build_model(inputs: ModelInputs | None, *, strict: bool | None = None,
         return LinearExpression(linear_coefs=[c for c, _ in terms],
                                 linear_vars=[comps[name][i] for _, (name, i) in terms])
 
-    for fam, (rows, _) in zip(FAMILY_SPECS, model_rows(P).values()):
-        if not rows:
+    sums = Sums(P)
+    for fam in FAMILY_SPECS:
+        by_index = {idx: (terms, rhs) for idx, terms, rhs in family_rows(fam, P, sums, trace)}
+        if not by_index:
             continue
-        by_index = {idx: (terms, rhs) for idx, terms, rhs in rows}
 
         def rule(_, *idx, fam=fam, by_index=by_index):
             terms, rhs = by_index[idx]
             return (rhs if fam.sense in (">=", "=") else None, lin(terms),
                     rhs if fam.sense in ("<=", "=") else None)
         setattr(m, fam.name, pyo.Constraint(list(by_index), rule=rule, doc=fam.doc))
-    coefs = [(c, key) for key, c in objective_coefs(P, indexes).items() if c]
+        del by_index
+    del sums
+    coefs = [(c, key) for key, c in objective_coefs(P, indexes, trace).items() if c]
     m.objective = pyo.Objective(expr=lin(coefs), sense=pyo.maximize)
     return m
 
 
 def build_lp(inputs: ModelInputs | None, *, strict: bool | None = None, timings=None,
-             params: Params | None = None):
+             params: Params | None = None, trace: dict[str, frozenset[str]] | None = None):
     """Build the Pyomo model and compile it to an :class:`~optimizer.highs.LpData`.
 
     The model is dropped once compiled: everything downstream works on the matrix and its
@@ -594,7 +616,7 @@ def build_lp(inputs: ModelInputs | None, *, strict: bool | None = None, timings=
 
     with PauseGC():
         start = time.perf_counter()
-        model = build_model(inputs, strict=strict, params=params)
+        model = build_model(inputs, strict=strict, params=params, trace=trace)
         built = time.perf_counter()
         lp = compile_lp(model)
         del model
