@@ -238,13 +238,15 @@ def _cols_of_demand(lp: LpData) -> dict[tuple, list[int]]:
 class BuiltModel:
     """An LP built from parameters, with what a comparison row reads off its solution."""
 
-    def __init__(self, P: Params, lp: LpData):
+    def __init__(self, P: Params, lp: LpData, trace: dict[str, frozenset[str]] | None = None):
         from .report import part_vectors
 
         self.P, self.lp, self.strict = P, lp, P.strict
         self.cols_of_demand = _cols_of_demand(lp)
-        ndpr = _ndpr_weights(P, lp.col_keys)
-        treaty = _treaty(P, self.cols_of_demand)
+        ndpr, reads = traced(_ndpr_weights, P, lp.col_keys)
+        treaty, treaty_reads = traced(_treaty, P, self.cols_of_demand)
+        if trace is not None:
+            trace.update({"kpi ndpr": reads, "kpi treaty": treaty_reads})
         self.base_kpi = KpiWeights(part_vectors(P, lp), ndpr[0], ndpr[1], treaty[0], treaty[1])
         self.keep_rows = np.array([f not in BALANCES for f, _ in lp.row_keys])
 
@@ -261,7 +263,7 @@ class SweepEngine(BuiltModel):
         self.strict_override = strict
         P = model_params(inputs, strict)
         trace: dict[str, frozenset[str]] = {}
-        super().__init__(P, build_lp(inputs, strict=strict, trace=trace))
+        super().__init__(P, build_lp(inputs, strict=strict, trace=trace), trace)
         lp = self.lp
         self.col_of = {key: j for j, key in enumerate(lp.col_keys)}
         self.row_of = {key: i for i, key in enumerate(lp.row_keys)}
@@ -283,8 +285,7 @@ class SweepEngine(BuiltModel):
         self.var_reads = {name: trace["variable " + name] for name in VARIABLE}
         self._base_terms: dict[str, list] = {}  # filled for families a scenario re-runs
         self.term_reads = [trace[f"objective {n}"] for n in range(len(OBJECTIVE))]
-        self.kpi_reads = {"ndpr": traced(_ndpr_weights, P, lp.col_keys)[1],
-                          "treaty": traced(_treaty, P, self.cols_of_demand)[1]}
+        self.kpi_reads = {"ndpr": trace["kpi ndpr"], "treaty": trace["kpi treaty"]}
 
     def match(self, change: Change):
         """(parsed path, matching row positions) of a change, cached by path text."""

@@ -155,19 +155,10 @@ def _output_by_plant(P) -> dict:
     return out
 
 
-def _output(P) -> dict:
-    """(p, t) -> [(share[m,p]*rS[s], separate_t[m,s,t])] over every plant."""
-    out = defaultdict(list)
-    for (_, p, t), terms in _output_by_plant(P).items():
-        out[p, t].extend(terms)
-    return out
-
-
 _SUMS: dict[str, Callable[[Any], dict]] = {
     "crack_by_mine": _crack_by_mine, "crack_by_plant": _crack_by_plant,
     "mixed_by_mine": _mixed_by_mine, "mixed_by_customer": _mixed_by_customer,
     "sales_by_product": _sales_by_product, "output_by_plant": _output_by_plant,
-    "output": _output,
 }
 
 
@@ -186,11 +177,19 @@ class Sums:
 
     def get(self, name: str, tracer: Tracer | None = None) -> dict:
         if name not in self._entries:
-            self._entries[name] = traced(_SUMS[name], self.P)
+            self._entries[name] = self._output() if name == "output" else traced(_SUMS[name], self.P)
         value, reads = self._entries[name]
         if tracer is not None:
             tracer.read.update(reads)
         return value
+
+    def _output(self) -> tuple[dict, frozenset[str]]:
+        """(p, t) -> [(share[m,p]*rS[s], separate_t[m,s,t])] over every plant."""
+        by_plant = self.get("output_by_plant")
+        out = defaultdict(list)
+        for (_, p, t), terms in by_plant.items():
+            out[p, t].extend(terms)
+        return out, self._entries["output_by_plant"][1]
 
     def view(self, tracer: Tracer | None) -> _SumsView:
         return _SumsView(self, tracer)
