@@ -293,7 +293,7 @@ class SweepEngine(BuiltModel):
         if hit is None:
             cp = parse_path(change.path, change.origin)
             hits = _matching_rows(self.inputs.frames[cp.sheet], SHEET_BY_NAME[cp.sheet], cp,
-                                  self.P.PERIODS, change.origin)
+                                  self.P.PERIODS, change.origin, refs=self.refs)
             hit = self._matches[change.path] = (cp, hits)
         return hit
 

@@ -205,7 +205,7 @@ def test_the_lists_cover_every_model_input_column():
     wanted = {(s.name, c.name) for s in SHEETS if s.name not in ("scenarios", "settings", "uncertainty")
               for c in s.columns if c.name not in s.keys and c.name not in ("period", "name", "country")
               and not (s.name == "periods" and c.name == "discount_factor")
-              and not (s.name, c.name) in {("plants", "stage"), ("customers", "kind"),
+              and (s.name, c.name) not in {("plants", "stage"), ("customers", "kind"),
                                             ("mines", "reo_grade"), ("mines", "tho2_grade")}}
     assert wanted <= covered, wanted - covered
     keys = {p.split("key=")[1].rstrip("]") for p, _, _ in HOT + REBUILT if p.startswith("settings")}
