@@ -252,12 +252,13 @@ def cmd_hedge(args) -> int:
     from .hedge import hedge, mpi_rank, write_hedge
 
     path = _input_path(args.input)
+    out = Path(args.output) if args.output else default_output(path, suffix="hedge")
+    check_output(out, option=_output_option(args), protect=[path])
     result = hedge(read_inputs(path), strict=True if args.strict else None, method=args.method,
                    verbose=args.verbose)
     if mpi_rank() != 0:  # under mpiexec, rank 0 reports and writes
         return EXIT_OK
-    out = write_hedge(result, Path(args.output) if args.output else
-                      default_output(path, suffix="hedge"))
+    write_hedge(result, out)
     cur = result.inputs.settings["currency"]
     unc = result.uncertainty
     print(f"hedged plan: decisions up to {unc.decide_through} shared by "

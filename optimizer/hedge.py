@@ -311,10 +311,10 @@ def _solve_ph(inputs_of: dict[str, tuple[ModelInputs, float]], keys: list[Key], 
               options: dict | None) -> tuple[np.ndarray, dict[str, Any]]:
     """Shared decisions of progressive hedging (mpi-sppy PH; MPI ranks share the scenarios).
 
-    rho is cost-proportional (``rho_factor`` * |c_v|, at least 1; ``rho_factor`` is 0.1 unless
+    rho is cost-proportional, ``rho_factor`` * |c_v| and at least 1 (``rho_factor`` 1 unless
     ``options`` say otherwise): one rho for every variable would be far too small for prices of
-    80,000 USD/t and far too large for by-products. The plan is the
-    final xbar, the probability-weighted mean of the scenarios' shared decisions.
+    80,000 USD/t and far too large for by-products. The plan is the final xbar, the
+    probability-weighted mean of the scenarios' shared decisions.
     """
     import pyomo.environ as pyo
     from pyomo.repn import generate_standard_repn
@@ -330,7 +330,7 @@ def _solve_ph(inputs_of: dict[str, tuple[ModelInputs, float]], keys: list[Key], 
         return _attach(sputils, build_model(scenario_inputs, strict=strict), keys, probability)
 
     options = dict(options or {})
-    factor = float(options.pop("rho_factor", 0.1))
+    factor = float(options.pop("rho_factor", 1.0))
 
     def rho_setter(model):
         repn = generate_standard_repn(model.objective.expr, compute_values=True, quadratic=False)
@@ -338,12 +338,13 @@ def _solve_ph(inputs_of: dict[str, tuple[ModelInputs, float]], keys: list[Key], 
         return [(id(v), max(1.0, coef.get(id(v), 0.0) * factor))
                 for v in model._mpisppy_node_list[0].nonant_vardata_list]
 
-    # Pyomo's `highs` interface takes PH's quadratic proximal term (appsi_highs does not), so
-    # the subproblems stay exact; a tight threshold because PH on an LP may agree too early.
-    settings = {"solver_name": "highs", "PHIterLimit": 1000, "defaultPHrho": 1.0,
+    # The proximal term is linearised (outer cuts, to 1e-6) so that every subproblem stays an LP
+    # for appsi_highs: HiGHS's QP solver stalls on the base case's quadratic subproblems.
+    settings = {"solver_name": "appsi_highs", "PHIterLimit": 200, "defaultPHrho": 1.0,
                 "convthresh": 1e-9, "verbose": False, "display_progress": False,
                 "display_timing": False, "iter0_solver_options": {}, "iterk_solver_options": {},
-                "linearize_proximal_terms": False, **options}
+                "linearize_proximal_terms": True, "proximal_linearization_tolerance": 1e-6,
+                **options}
     quiet = not (settings["display_progress"] or settings["verbose"])
     with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
         ph = PH(settings, list(inputs_of), creator, rho_setter=rho_setter)
@@ -385,6 +386,7 @@ class HedgeResult:
     inputs: ModelInputs | None = field(default=None, repr=False)
     seconds: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
+    strict: bool = False
 
     @property
     def evpi(self) -> float:
@@ -471,7 +473,7 @@ def hedge(inputs: ModelInputs, *, strict: bool | None = None, method: str = "ef"
 
     result = HedgeResult(unc, method, expect("objective_hedged"), expect("objective_alone"),
                          expect("objective_mean_value_plan"), ev_problem, table, {}, inputs,
-                         info=info)
+                         info=info, strict=strict)
     per_scenario = {sc.name: build_tables(sc.inputs, sc.lp, hedged[sc.name]) for sc in scenarios}
     result.tables = _tables(result, per_scenario, expect("objective_base_plan"))
     result.seconds = time.perf_counter() - start
@@ -493,6 +495,7 @@ def _tables(result: HedgeResult, per_scenario: dict[str, dict[str, pd.DataFrame]
         ("scenarios", ", ".join(unc.scenarios), ""),
         ("decide_through", unc.decide_through, "last period decided today, the same in every scenario"),
         ("shared_periods", ", ".join(unc.first_stage), ""),
+        ("strict", result.strict, "true: minimums are hard in every scenario"),
         ("expected_objective", result.expected_objective, pv + ": the hedged plan"),
         ("wait_and_see", result.wait_and_see, pv + ": each scenario solved alone, weighted"),
         ("evpi", result.evpi, pv + ": wait_and_see - expected_objective"),
