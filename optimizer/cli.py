@@ -144,7 +144,8 @@ def cmd_solve(args) -> int:
     path = _input_path(args.input)
     changes = set_changes(args.set_values or [])
     out = Path(args.output) if args.output else \
-        default_output(path, args.scenario or ("changed" if changes else None))
+        default_output(path, "-".join(n for n in (args.scenario, "changed" if changes else "") if n)
+                       or None)
     check_output(out, option=_output_option(args), protect=[path])
     inputs = read_inputs(path)
     # A scenario or --set run also solves the base case, for the vs_base sheet.
