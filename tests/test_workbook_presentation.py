@@ -361,6 +361,15 @@ def test_cli_solve_set_writes_vs_base(capsys, tmp_path):
     assert set(frame.loc[frame["what"] == "input cell", "scenario"]) == {1200}
 
 
+def test_cli_scenario_and_set_default_output_keeps_the_scenario_result(capsys, tmp_path,
+                                                                       monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(["solve", str(BASE_CASE), "--scenario", "breach", "--set", f"{TREI_MIN}=900"])
+    assert code == 0, capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "outputs").iterdir()] == \
+        ["base_case-breach-changed-result.xlsx"]
+
+
 @pytest.mark.parametrize("option, words", [
     (f"{TREI_MIN}", ["PATH=VALUE"]),
     (f"{TREI_MIN}=1,2", ["one value"]),
