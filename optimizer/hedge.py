@@ -469,7 +469,8 @@ def hedge(inputs: ModelInputs, *, strict: bool | None = None, method: str = "ef"
     p = table["probability"].to_numpy()
 
     def expect(column: str) -> float:
-        return float(np.dot(p, table[column].to_numpy()))
+        # a scenario of probability 0 counts for nothing, even at minus infinity (0 * inf = nan)
+        return float(sum(pi * v for pi, v in zip(p, table[column].to_numpy()) if pi > 0))
 
     result = HedgeResult(unc, method, expect("objective_hedged"), expect("objective_alone"),
                          expect("objective_mean_value_plan"), ev_problem, table, {}, inputs,
