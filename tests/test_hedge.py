@@ -132,6 +132,21 @@ def test_decide_through_the_last_period_shares_every_decision(tmp_path):
     assert charts.loc["cut", "regret of the hedged plan"] == pytest.approx(0.0)
 
 
+def test_mean_value_plan_falls_back_to_the_base_plan_when_the_lps_differ_in_shape():
+    """cut also commits K1 to 5 t A in T2 (penalty 1e6/t): a shortfall_t column and a demand_min
+    row that base lacks, so coefficients cannot be averaged and the base plan (s = 0) stands in.
+    Hedged: s = 30 covers the 5 t, 600 in both scenarios as before. Base plan in cut: T2 sells
+    nothing, 5 t short: 300 - 5 * 1e6 = -4,999,700. ev_objective = 0.4 * 900 + 0.6 * -4,999,700
+    = 360 - 2,999,820 = -2,999,460; vss = 600 + 2,999,460 = 3,000,060."""
+    r = hedge(tiny_hedge(scenarios=[
+        {"scenario": "cut", "value": 0, "target": "capacity_profile.capacity_t[entity=M1, period=T2]"},
+        {"scenario": "cut", "value": 5, "target": "demand.min_t[customer=K1, product=A, period=T2]"}]))
+    assert r.ev_problem.startswith("base case")
+    assert r.expected_objective == pytest.approx(600, abs=TOL)
+    assert r.ev_objective == pytest.approx(-2_999_460, abs=1e-3)
+    assert r.vss == pytest.approx(3_000_060, abs=1e-3)
+
+
 def test_single_scenario_of_probability_one_is_the_solve_objective():
     """Nothing to hedge: base with probability 1 is the plain solve (300 + 600 = 900), exactly."""
     inputs = tiny_hedge(uncertainty=[{"scenario": "base", "probability": 1}])
