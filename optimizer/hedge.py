@@ -436,8 +436,10 @@ def hedge(inputs: ModelInputs, *, strict: bool | None = None, method: str = "ef"
               for sc in scenarios}
     for sc in scenarios:
         if hedged[sc.name].status != "optimal":
-            raise SolverError(f"the hedged plan could not be completed in scenario {sc.name} "
-                              f"({hedged[sc.name].status})")
+            hint = (f"; progressive hedging stopped after {info.get('ph_iterations')} iterations: "
+                    "raise PHIterLimit or use the extensive form (--method ef)" if method == "ph" else "")
+            raise SolverError(f"the hedged plan leaves scenario {sc.name} without a feasible "
+                              f"follow-on ({hedged[sc.name].status}){hint}")
 
     base = next((sc for sc in scenarios if sc.name == BASE), None) or \
         _build(BASE, 0.0, inputs, [], strict, verbose)
