@@ -186,15 +186,23 @@ def _build(name: str, probability: float, inputs: ModelInputs, changes: list[str
 
 
 def _first_stage_keys(model, first: set[str]) -> list[Key]:
-    """(variable, index) of every decision variable of a shared period, in model order."""
+    """(variable, index) of every decision variable of a shared period, in model order.
+
+    The eight decision variables first, then any other Var whose index ends with a period
+    (a variable added to the model later is shared too, by the same convention).
+    """
+    import pyomo.environ as pyo
+
+    others = sorted(v.local_name for v in model.component_objects(pyo.Var, descend_into=False)
+                    if v.local_name not in VARIABLES)
     keys: list[Key] = []
-    for name in VARIABLES:
+    for name in (*VARIABLES, *others):
         var = getattr(model, name, None)
         if var is None:
             continue
         for idx in var:
             idx = idx if isinstance(idx, tuple) else (idx,)
-            if idx[-1] in first:
+            if idx and idx[-1] in first:
                 keys.append((name, idx))
     return keys
 
