@@ -252,7 +252,10 @@ class BuiltModel:
 
     @classmethod
     def from_params(cls, P: Params) -> BuiltModel:
-        return cls(P, build_lp(None, params=P))
+        """The LP of a scenario's parameters, assembled from the declarations."""
+        from .model import assemble_lp
+
+        return cls(P, assemble_lp(P))
 
 
 class SweepEngine(BuiltModel):

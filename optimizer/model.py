@@ -597,6 +597,55 @@ def build_model(inputs: ModelInputs | None, *, strict: bool | None = None,
     return m
 
 
+def assemble_lp(P: Params):
+    """The LP of ``P`` assembled straight from the declarations, without Pyomo.
+
+    Same rows, columns, order and numbers as :func:`build_lp` compiles through Pyomo (a
+    property test holds the two equal); a sweep uses it for scenarios whose LP differs from
+    the base, where a Pyomo build would cost more than the solve.
+    """
+    import numpy as np
+
+    from .highs import INF, LpData, _import_scipy_sparse
+
+    indexes = {v.name: v.index(P) for v in VARIABLE_SPECS}
+    col_keys = [(name, i) for name in VARIABLES for i in indexes[name]]
+    col_of = {key: j for j, key in enumerate(col_keys)}
+    data, cols, starts, row_keys, low, up, sense = [], [], [0], [], [], [], []
+    sums = Sums(P)
+    for fam in FAMILY_SPECS:
+        mark = {"<=": 1, ">=": -1, "=": 0}[fam.sense]
+        for idx, terms, rhs in family_rows(fam, P, sums):
+            merged: dict[int, float] = {}
+            for coef, key in terms:  # as the compiler does: repeated columns add up
+                j = col_of[key]
+                merged[j] = merged.get(j, 0.0) + coef
+            for j in sorted(merged):
+                if merged[j]:
+                    cols.append(j)
+                    data.append(merged[j])
+            starts.append(len(cols))
+            row_keys.append((fam.name, idx))
+            sense.append(mark)
+            low.append(rhs if mark <= 0 else -INF)
+            up.append(rhs if mark >= 0 else INF)
+    c = np.zeros(len(col_keys))
+    for key, coef in objective_coefs(P, indexes).items():
+        c[col_of[key]] = coef
+    sparse = _import_scipy_sparse()
+    A = sparse.csr_array((np.asarray(data, float), np.asarray(cols, np.int64), np.asarray(starts, np.int64)),
+                         shape=(len(row_keys), len(col_keys))).tocsc()
+    A.sort_indices()
+    used = (np.diff(A.indptr) > 0) | (c != 0)  # the compiler drops columns that appear nowhere
+    if not used.all():
+        A, c = A[:, used], c[used]
+        col_keys = [k for k, keep in zip(col_keys, used) if keep]
+    n = len(col_keys)
+    return LpData(A=A, c=c, row_lower=np.asarray(low, float), row_upper=np.asarray(up, float),
+                  row_sense=np.asarray(sense, np.int8), col_lower=np.zeros(n), col_upper=np.full(n, INF),
+                  col_keys=col_keys, row_keys=row_keys)
+
+
 def build_lp(inputs: ModelInputs | None, *, strict: bool | None = None, timings=None,
              params: Params | None = None, trace: dict[str, frozenset[str]] | None = None):
     """Build the Pyomo model and compile it to an :class:`~optimizer.highs.LpData`.

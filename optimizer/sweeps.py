@@ -149,8 +149,9 @@ class Worker:
         keep = np.flatnonzero(e.keep_rows & (np.abs(dual) > 1e-7))
         # Rank by |dual| to 9 significant digits, then row order: ties are common (a min and
         # a max on one row) and must not be broken by floating-point noise.
-        size = np.array([float(f"{abs(dual[i]):.9g}") for i in keep])
-        top = keep[np.lexsort((keep, -size))][:BINDING_SHOWN]
+        size = np.abs(dual[keep])
+        scale = 10.0 ** (8 - np.floor(np.log10(size))) if len(keep) else size
+        top = keep[np.lexsort((keep, -np.round(size * scale) / scale))][:BINDING_SHOWN]
         row["binding"] = "; ".join(
             f"{e.lp.row_keys[i][0]}[{', '.join(e.lp.row_keys[i][1])}]={dual[i]:.4g}" for i in top)
         return row

@@ -25,6 +25,7 @@ import optimizer
 from optimizer.changes import Change, apply_changes
 from optimizer.edits import StructuralChange, check_cells, resolve_cells
 from optimizer.errors import InputError
+from optimizer.model import assemble_lp
 from optimizer.sweeps import Scenario, SweepEngine, run_scenarios
 
 # --- random workbooks ---------------------------------------------------------------------
@@ -117,6 +118,7 @@ NUMBER_COLUMNS = [
     ("plants", "recovery", "plant", ["C1", "S1"]),
     ("plants", "unit_cost", "plant", ["C1", "S1"]),
     ("capacity_profile", "capacity_t", "entity", ["M1"]),
+    ("routes", "transport_cost", "mine", ["M1"]),
     ("product_caps", "max_t", "plant", ["S1"]),
     ("export_caps", "max_t", "product", ["NdPr"]),
     ("products", "storage_capacity_t", "product", ["NdPr", "Ce"]),
@@ -176,6 +178,13 @@ def _same(a, b, scale: float) -> bool:
     return abs(float(a) - float(b)) <= 1e-7 * max(1.0, abs(float(a)), abs(float(b)), scale)
 
 
+def _same_lp(a, b) -> None:
+    assert a.col_keys == b.col_keys and a.row_keys == b.row_keys
+    assert (a.A != b.A).nnz == 0 and np.array_equal(a.c, b.c)
+    for field in ("row_lower", "row_upper", "row_sense", "col_lower", "col_upper"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+
+
 def _hot_lp_equals_rebuilt_lp(engine: SweepEngine, scenario: Scenario, changed) -> bool:
     """The base LP with the scenario's edits is the LP a rebuild compiles, number for number,
     and the comparison row's weights (objective parts, NdPr content, treaty rows) are the
@@ -224,6 +233,7 @@ def test_sweep_rows_equal_full_solves(data):
                                                        unique_by=lambda c: c.path.split("[")[0])))
                  for n in range(3)]
     engine = SweepEngine(inputs)
+    _same_lp(assemble_lp(engine.P), engine.lp)  # the assembled LP is Pyomo's, number for number
     for scenario in scenarios:
         described = [c.describe() for c in scenario.changes]
         try:
@@ -245,6 +255,20 @@ def test_sweep_rows_equal_full_solves(data):
         if full.optimal:
             assert _same(row["objective"], full.objective, 1.0), (row["objective"], full.objective,
                                                                   row["path"], described)
+
+
+def test_the_generator_covers_every_model_input_column():
+    """Every input column the model reads is changed by the generator (a new column must be
+    added to NUMBER_COLUMNS or WORD_COLUMNS, or listed here as not read by the LP)."""
+    from optimizer.schema import SHEETS
+
+    not_lp = {("plants", "stage"), ("composition", "share"), ("periods", "period")}
+    covered = {(sheet, column) for sheet, column, *_ in NUMBER_COLUMNS + WORD_COLUMNS}
+    covered |= {("mines", "approved_from")}
+    wanted = {(s.name, c.name) for s in SHEETS if s.name not in ("scenarios", "settings", "uncertainty")
+              for c in s.columns if c.name not in s.keys and c.name not in ("period", "name", "country",
+                                                                            "description")}
+    assert wanted - not_lp <= covered, (wanted - not_lp) - covered
 
 
 def test_the_property_exercises_the_hot_path():
