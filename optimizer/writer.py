@@ -349,8 +349,11 @@ KEYS = {
     "mixed_sale_t": ("mine", "customer", "period"), "separate_t": ("mine", "plant", "period"),
     "sale_t": ("customer", "product", "period"), "dispose_t": ("product", "period"),
     "stock_t": ("product", "period"), "shortfall_t": ("customer", "product", "period"),
+    "reserve_min": ("product", "period"), "reserve_shortfall_t": ("product", "period"),
+    "obligation_min": ("obligation", "period"), "obligation_shortfall_t": ("obligation", "period"),
 }
-INDEX_COLUMNS = ("period", "mine", "plant", "customer", "product")
+INDEX_COLUMNS = ("period", "mine", "plant", "customer", "product", "obligation", "entity")
+"""Index columns of the sensitivity sheets; a family not in KEYS puts its ids in ``entity``."""
 
 
 def _split_index(names: Sequence[str], keys: Sequence[tuple] | None,
@@ -360,10 +363,13 @@ def _split_index(names: Sequence[str], keys: Sequence[tuple] | None,
         keys = [tuple(s.split(", ")) if s else () for s in index]
     out = {c: [None] * len(names) for c in INDEX_COLUMNS}
     for i, (name, idx) in enumerate(zip(names, keys)):
-        fields = KEYS.get(name) or (*(f"index{k}" for k in range(len(idx) - 1)), "period")
+        fields = KEYS.get(name)
+        if fields is None:  # a new family: its period last (as in every family), ids together
+            out["period"][i] = idx[-1] if idx else None
+            out["entity"][i] = ", ".join(map(str, idx[:-1])) or None
+            continue
         for field, value in zip(fields, idx):
-            if field in out:
-                out[field][i] = value
+            out[field][i] = value
     frame = pd.DataFrame(out)
     return frame[[c for c in INDEX_COLUMNS if frame[c].notna().any()] or ["period"]]
 
@@ -662,15 +668,20 @@ def _result_charts(book: Book, result: Result, charts_ws) -> None:
             f"Treaty {k}: {q} delivered against min and max", f"t {q}", bars=1))
     inv = tables.get("inventory", pd.DataFrame())
     if not inv.empty:
-        peak = inv.groupby("product")["closing_t"].max()
+        # Products of interest: those stocked, or with a reserve target (when the model has one).
+        levels = inv[[c for c in ("closing_t", "reserve_t") if c in inv]].fillna(0.0).max(axis=1)
+        peak = levels.groupby(inv["product"]).max()
         for p in list(peak[peak > 0.5].sort_values(ascending=False).index)[:3]:
             rows = inv[inv["product"] == p]
             frame = pd.DataFrame({"period": rows["period"], "closing stock": rows["closing_t"],
+                                  "reserve": rows.get("reserve_t"),
                                   "storage capacity": rows["storage_capacity_t"]})
             frame = frame.dropna(axis=1, how="all")
-            pending.append(lambda d, f=frame, p=p: _bars_with_lines(
-                book, d.add(f"{p} stock against storage capacity (t)", f, "t"),
-                f"{p} stock (end of period) against storage capacity", f"t {p}", bars=1))
+            against = " and ".join(c for c in ("reserve", "storage capacity") if c in frame)
+            pending.append(lambda d, f=frame, p=p, a=against or "storage capacity":
+                           _bars_with_lines(book, d.add(f"{p} stock against {a} (t)", f, "t"),
+                                            f"{p} stock (end of period) against {a}", f"t {p}",
+                                            bars=1))
     wf = waterfall_frame(tables["summary"])
     pending.append(lambda d: _waterfall(book, d.add(
         f"Objective waterfall ({cur}, present value)", wf, "money"), cur))
