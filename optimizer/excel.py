@@ -101,7 +101,8 @@ def match_name(found: str, known: Iterable[str], annotations: Iterable[str] = ()
 def misspelt(what: str, found: str, suggestion: str) -> str:
     """The 'expected' text of a close-but-unknown name."""
     hidden = " (it contains an invisible character)" if found.translate(_INVISIBLE) != found else ""
-    return f"a known {what}{hidden}: did you mean {suggestion!r}? Rename it, or it would be ignored"
+    return (f"a known {what}{hidden}: did you mean {suggestion!r}? Rename it (an undeclared "
+            f"{what} is not read)")
 
 
 def unknown(what: str, known: Iterable[str]) -> str:

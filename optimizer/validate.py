@@ -3,7 +3,12 @@
 Every problem is collected, with the sheet, the Excel row, the column, the value found
 and what was expected; nothing stops at the first. The checks run from the declarations
 in :mod:`optimizer.schema`, then across sheets (unknown ids, compositions that do not sum
-to 1, duplicate keys, max below min, ...).
+to 1, duplicate keys, max below min, ...). What is read past but worth a look (a discount
+rate above 0.3, year periods listed backwards, unknown names) is an :class:`InputWarning`,
+carried in ``ModelInputs.warnings``.
+
+The per-cell loops run once per cell of a 10^5-row workbook, so they work on plain column
+lists (never per-row DataFrame access) and memoise repeated texts.
 """
 
 from __future__ import annotations
@@ -334,9 +339,10 @@ def _expand_periods(sheet: Sheet, frame: pd.DataFrame, periods: list[str],
     known = set(periods)
     groups: dict[tuple, dict[str | None, int]] = {}
     keys = list(zip(*(data[k] for k in sheet.keys)))
+    required = [sheet.column(k).required for k in sheet.keys]
     for i, (key, period) in enumerate(zip(keys, data["period"])):
-        if None in key:
-            continue  # already reported as a required cell
+        if any(v is None for v, req in zip(key, required) if req):
+            continue  # already reported as a required cell (a blank optional key is a key)
         if period is not None and period not in known:
             continue  # reported by the reference check
         group = groups.setdefault(key, {})
@@ -395,6 +401,7 @@ def _ref_sets(frames: dict[str, pd.DataFrame]) -> dict[str, set[str]]:
     }
     refs["products+MRECL"] = refs["products"] | {MRECL}
     refs["entities"] = refs["mines"] | ids("plants", "plant")
+    refs["obligations"] = ids("obligations", "obligation")
     return refs
 
 
@@ -433,6 +440,7 @@ def _check_cross(frames: dict[str, pd.DataFrame], refs: dict[str, set[str]],
         for row, low, high in zip(demand[ROW], demand["min_t"], demand["max_t"]):
             if low is not None and high is not None and high < low:
                 out.add("demand", row, "max_t", high, f"a number ≥ min_t ({low:g})")
+    _check_policy(frames, out)
     composition = frames.get("composition")
     mines = frames.get("mines")
     if composition is None or mines is None:
@@ -454,6 +462,47 @@ def _check_cross(frames: dict[str, pd.DataFrame], refs: dict[str, set[str]],
             if mine is not None and mine not in totals:
                 out.add("mines", row, "mine", mine,
                         "composition rows for this mine, or default rows (blank mine)")
+
+
+def _check_policy(frames: dict[str, pd.DataFrame], out: _Collector) -> None:
+    """Scoped export caps and obligations: one customer each, a basket the customer buys."""
+    caps = frames.get("export_caps")
+    if caps is not None:
+        for row, scope, customer in zip(caps[ROW], caps["scope"], caps["customer"]):
+            if customer is not None and scope == "non_treaty":
+                out.add("export_caps", row, "scope", scope, "all (or blank) when a customer is "
+                        "given: a customer row caps what that customer receives")
+    obligations, basket = frames.get("obligations"), frames.get("obligation_products")
+    if obligations is None or basket is None or obligations.empty:
+        return
+    demand = frames.get("demand")
+    priced = set() if demand is None else set(zip(demand["customer"], demand["product"], demand["period"]))
+    products: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for row, o, q in zip(basket[ROW], basket["obligation"], basket["product"]):
+        if o is not None and q is not None:
+            products[o].append((row, q))
+    reported: set = set()
+    owed: dict[str, tuple[str, int]] = {}
+    for row, o, k, t in zip(obligations[ROW], obligations["obligation"], obligations["customer"],
+                            obligations["period"]):
+        if o is None or k is None:
+            continue
+        first = owed.setdefault(o, (k, row))
+        if first[0] != k and ("owed", row) not in reported:
+            reported.add(("owed", row))
+            out.add("obligations", row, "customer", k, f"one customer per obligation ({first[0]} on "
+                    f"row {first[1]})")
+            continue
+        if not products.get(o) and o not in reported:
+            reported.add(o)
+            out.add("obligations", row, "obligation", o,
+                    "at least one obligation_products row for this obligation (its basket)")
+        for basket_row, q in products.get(o, []):
+            if (k, q, t) not in priced and (basket_row, k) not in reported:
+                reported.add((basket_row, k))
+                out.add("obligation_products", basket_row, "product", q,
+                        f"a product with a demand row for {k} (obligation {o}, {t}): the demand "
+                        "row gives its price")
 
 
 def normalise(raw: dict[str, pd.DataFrame], letters: dict[str, dict[str, str]] | None = None,
