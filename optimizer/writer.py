@@ -1082,11 +1082,13 @@ def write_comparison(frame: pd.DataFrame, path: str | Path, *, inputs=None, axes
             ("results_sha256", table_hash(frame.drop(columns=["seconds"]))),
             ("wall_seconds", seconds)]
     details = None
-    if inputs is not None:
+    if inputs is not None and len(frame) - 1 <= MAX_DETAIL_SCENARIOS:
         details = scenario_details(frame, inputs, axes, strict=strict)
-        if len(frame) - 1 > MAX_DETAIL_SCENARIOS:
-            info.append(("detail_tables", f"allocation and treaty by scenario: the base and "
-                         f"the first {MAX_DETAIL_SCENARIOS} scenarios only"))
+    elif inputs is not None:
+        # Each table re-solves its scenario: for a big batch that would cost more than the
+        # batch itself. One scenario's tables are one `solve --scenario` / `--set` away.
+        info.append(("detail_tables", f"none: more than {MAX_DETAIL_SCENARIOS} scenarios; "
+                     "irel-alloc solve --scenario NAME (or --set PATH=VALUE) gives one's tables"))
     currency = str(inputs.settings.get("currency", "USD")) if inputs is not None else "USD"
     protect = [inputs.path] if inputs is not None and inputs.path else []
 
