@@ -213,7 +213,9 @@ def _new_rows(sheet: Sheet, cp: ChangePath, periods: list[str]) -> list[dict]:
     keys = list(sheet.keys) + (["period"] if sheet.per_period else [])
     if sheet.name == "settings":
         keys = ["key"]
-    open_keys = [k for k in keys if k not in pinned]
+    # A key that may be blank (export_caps.scope, .customer) is left blank when not pinned.
+    open_keys = [k for k in keys if k not in pinned
+                 and (k in ("key", "period") or sheet.column(k).required)]
     if open_keys and not (sheet.per_period and open_keys == ["period"]):
         return []
     base = {k: pinned[k] for k in keys if k in pinned}

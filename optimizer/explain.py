@@ -30,6 +30,8 @@ from .schema import MRECL
 IIS_STRATEGY = 2 | 4  # kIisStrategyFromLp | kIisStrategyIrreducible (the default finds none)
 TREATY_WEIGHT = 1e3   # treaty minimums are relaxed only when nothing else will do
 MAX_CONFLICTS = 60
+MINIMUMS = frozenset({"demand_min", "reserve_min", "obligation_min"})
+"""Families that say what must be reached; a conflict sentence leads with them."""
 
 
 def _relax_rank(family: str) -> int:
@@ -100,7 +102,25 @@ def describe(inputs: ModelInputs, family: str, idx: tuple, rhs: float) -> str:
         return f"the maximum of {_t(rhs)} t {q} that {k} takes ({_loc(inputs, 'demand', idx)})"
     if family == "export_cap":
         p, t = idx
-        return f"the {p} export cap of {_t(rhs)} t ({_loc(inputs, 'export_caps', idx)})"
+        return f"the {p} export cap of {_t(rhs)} t ({_loc(inputs, 'export_caps', (p, 'all', None, t))})"
+    if family == "export_cap_non_treaty":
+        p, t = idx
+        return (f"the {p} export cap of {_t(rhs)} t on customers without a treaty "
+                f"({_loc(inputs, 'export_caps', (p, 'non_treaty', None, t))})")
+    if family == "customer_cap":
+        k, p, t = idx
+        return (f"the cap of {_t(rhs)} t {p} delivered to {k} "
+                f"({_loc(inputs, 'export_caps', (p, 'all', k, t))})")
+    if family == "reserve_min":
+        p, t = idx
+        return f"the {p} reserve target of {_t(rhs)} t in stock ({_loc(inputs, 'reserves', idx)})"
+    if family == "obligation_min":
+        o, t = idx
+        k = P.obligation_customer[o, t]
+        basket = ", ".join(q for q, _ in P.obligation_basket[o])
+        kind = "treaty obligation" if P.treaty[k] else "obligation"
+        return (f"the {kind} {o} of {_t(rhs)} t REO to {k} as {basket} "
+                f"({_loc(inputs, 'obligations', idx)})")
     if family == "mine_capacity":
         m, t = idx
         if not P.avail[m, t]:
@@ -151,7 +171,7 @@ def conflict_sentence(inputs: ModelInputs, rows: list[tuple[str, tuple]],
     rows = sorted(rows, key=lambda r: (_relax_rank(r[0]), order.get(_period_of(inputs, r[1]), 0)))
     parts = [describe(inputs, f, i, rhs[f, i]) for f, i in rows]
     lead = f"{when} " if when else ""
-    if rows[0][0] == "demand_min" and len(parts) > 1:
+    if rows[0][0] in MINIMUMS and len(parts) > 1:
         text = f"{lead}{parts[0]} cannot be met together with {_join(parts[1:])}."
     else:
         text = f"{lead}these cannot all hold: {_join(parts)}."
@@ -193,6 +213,21 @@ def find_conflicts(inputs: ModelInputs, lp: LpData, h) -> list[Conflict]:
     return sorted(conflicts, key=lambda c: order.get(c.period, -1))
 
 
+SHORTFALLS = {"shortfall_t": "demand_min", "reserve_shortfall_t": "reserve_min",
+              "obligation_shortfall_t": "obligation_min"}
+"""Each shortfall variable and the minimum family whose rows it relaxes."""
+
+
+def _shortfall_of(P, name: str, idx: tuple) -> tuple[str, str, str | None, str, bool, float]:
+    """(family, sheet, customer, product or obligation, treaty-bound, penalty) of a shortfall."""
+    if name == "reserve_shortfall_t":
+        return "reserve_min", "reserves", None, idx[0], False, P.reserve_penalty[idx]
+    if name == "obligation_shortfall_t":
+        k = P.obligation_customer[idx]
+        return "obligation_min", "obligations", k, idx[0], P.treaty[k], P.obligation_penalty[idx]
+    return "demand_min", "demand", idx[0], idx[1], P.treaty[idx[0]], P.shortfall_penalty[idx]
+
+
 def elastic_repair(inputs: ModelInputs) -> tuple[pd.DataFrame | None, float | None]:
     """Cheapest set of missed minimums: (rows to give up, objective of the repaired plan).
 
@@ -207,7 +242,7 @@ def elastic_repair(inputs: ModelInputs) -> tuple[pd.DataFrame | None, float | No
     true_c = lp.c.copy()
     c = lp.c.copy()
     for j, (name, idx) in enumerate(lp.col_keys):
-        if name == "shortfall_t" and P.treaty[idx[0]]:
+        if name in SHORTFALLS and _shortfall_of(P, name, idx)[4]:
             c[j] *= TREATY_WEIGHT
     lp.c = c
     sol = run_highs(new_highs(lp))
@@ -216,17 +251,16 @@ def elastic_repair(inputs: ModelInputs) -> tuple[pd.DataFrame | None, float | No
     required = rhs_by_row(lp)
     rows = []
     for j, (name, idx) in enumerate(lp.col_keys):
-        if name == "shortfall_t" and sol.x[j] > 1e-6:
-            k, q, t = idx
-            pen = P.shortfall_penalty[idx]
-            rows.append({"period": t, "customer": k, "product": q, "treaty": P.treaty[k],
-                         "required_t": required["demand_min", idx],
+        if name in SHORTFALLS and sol.x[j] > 1e-6:
+            family, sheet, customer, product, treaty, pen = _shortfall_of(P, name, idx)
+            rows.append({"period": idx[-1], "customer": customer, "product": product,
+                         "treaty": treaty, "required_t": required[family, idx],
                          "give_up_t": float(sol.x[j]), "penalty_per_t": pen,
-                         "penalty_cost": float(sol.x[j]) * pen,
-                         "source": _loc(inputs, "demand", idx)})
+                         "penalty_cost": float(sol.x[j]) * pen, "source": _loc(inputs, sheet, idx),
+                         "family": family, "index": ", ".join(idx)})
     frame = pd.DataFrame(rows, columns=["period", "customer", "product", "treaty",
                                         "required_t", "give_up_t", "penalty_per_t",
-                                        "penalty_cost", "source"])
+                                        "penalty_cost", "source", "family", "index"])
     order = {t: n for n, t in enumerate(P.PERIODS)}
     frame = frame.sort_values(["treaty", "period"], key=lambda s: s.map(order) if s.name == "period"
                               else s, kind="stable").reset_index(drop=True)
@@ -293,7 +327,7 @@ def domain_checks(inputs: ModelInputs) -> list[str]:
                      if q == MRECL and tt == t and P.kind[k] == "export")
         if forced > cap + 1e-6:
             notes.append(f"In {t} the {p} export cap of {_t(cap)} t "
-                         f"({_loc(inputs, 'export_caps', (p, t))}) is below the {_t(forced)} t of "
+                         f"({_loc(inputs, 'export_caps', (p, 'all', None, t))}) is below the {_t(forced)} t of "
                          f"{p} contained in the MRECL minimums of export customers.")
     return notes
 
@@ -323,13 +357,16 @@ def explain_infeasible(inputs: ModelInputs, lp: LpData, h, *, strict: bool
         total = float(repair["penalty_cost"].sum())
         lines.append("Cheapest repair (elastic re-solve; treaty minimums relaxed last):")
         for r in repair.itertuples():
-            text = (f"give up {_t(r.give_up_t)} t of the {_t(r.required_t)} t "
+            text = (f"give up {_t(r.give_up_t)} t of "
+                    f"{describe(inputs, r.family, tuple(r.index.split(', ')), r.required_t)} in "
+                    f"{r.period} at {_t(r.penalty_per_t)} per t = {_t(r.penalty_cost)}"
+                    if r.family != "demand_min" else
+                    f"give up {_t(r.give_up_t)} t of the {_t(r.required_t)} t "
                     f"{'treaty ' if r.treaty else ''}minimum of {r.product} for {r.customer} in "
                     f"{r.period} ({r.source}) at {_t(r.penalty_per_t)} per t = {_t(r.penalty_cost)}")
             lines.append(f"  - {text}")
             records.append({"section": "repair", "item": r.Index + 1, "period": r.period,
-                            "text": text, "family": "demand_min",
-                            "index": f"{r.customer}, {r.product}, {r.period}",
+                            "text": text, "family": r.family, "index": r.index,
                             "detail": f"{r.give_up_t}"})
         lines.append(f"  Total penalty {_t(total)}; objective of the repaired plan "
                      f"{_t(objective)}.")

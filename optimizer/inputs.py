@@ -66,6 +66,19 @@ class Params:
     policy_value: dict[tuple[str, str, str], float]
     shortfall_penalty: dict[tuple[str, str, str], float]
     export_cap_t: dict[tuple[str, str], float]
+    export_cap_non_treaty_t: dict[tuple[str, str], float]
+    """(p, t) -> cap on exports to customers not bound by a treaty (export_caps scope non_treaty)."""
+    customer_cap_t: dict[tuple[str, str, str], float]
+    """(k, p, t) -> cap on the content of p delivered to customer k (export_caps with a customer)."""
+    reserve_t: dict[tuple[str, str], float]
+    """(p, t) -> end-of-period stock target (t), only where it is > 0."""
+    reserve_penalty: dict[tuple[str, str], float]
+    obligation_min_t: dict[tuple[str, str], float]
+    """(o, t) -> t REO per year to deliver."""
+    obligation_customer: dict[tuple[str, str], str]
+    obligation_penalty: dict[tuple[str, str], float]
+    obligation_basket: dict[str, list[tuple[str, float]]]
+    """o -> [(product or MRECL, t REO per t)], in sheet order."""
     thorium_storage_t: float | None
     strict: bool = False
     """Minimums are hard (no shortfall_t)."""
@@ -132,7 +145,10 @@ class ModelInputs:
         keys = {
             "periods": ("period",), "mines": ("mine",), "plants": ("plant",),
             "products": ("product",), "customers": ("customer",),
-            "demand": ("customer", "product", "period"), "export_caps": ("product", "period"),
+            "demand": ("customer", "product", "period"),
+            "export_caps": ("product", "scope", "customer", "period"),
+            "reserves": ("product", "period"), "obligations": ("obligation", "period"),
+            "obligation_products": ("obligation", "product"),
             "product_caps": ("plant", "product", "period"), "routes": ("mine", "plant"),
             "capacity_profile": ("entity", "period"), "composition": ("mine", "product"),
         }
@@ -302,9 +318,58 @@ def _demand(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> di
 
 
 def _caps(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    """Line caps; export caps split by scope: all exports, non-treaty exports, one customer."""
+    everything, non_treaty, customer = {}, {}, {}
+    for r in R["export_caps"]:
+        if r["customer"] is not None:
+            customer[r["customer"], r["product"], r["period"]] = r["max_t"]
+        elif r["scope"] == "non_treaty":
+            non_treaty[r["product"], r["period"]] = r["max_t"]
+        else:
+            everything[r["product"], r["period"]] = r["max_t"]
     return {"cap_line_t": {(r["plant"], r["product"], r["period"]): r["max_t"]
                            for r in R["product_caps"]},
-            "export_cap_t": {(r["product"], r["period"]): r["max_t"] for r in R["export_caps"]}}
+            "export_cap_t": everything, "export_cap_non_treaty_t": non_treaty,
+            "customer_cap_t": dict(sorted(customer.items()))}
+
+
+def _reserves(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    """reserve[p,t] = max(min_stock_t, months_of_cover/12 x sum of domestic min_t of p in t)."""
+    domestic = {r["customer"] for r in R["customers"] if r["kind"] == "domestic"}
+    need: dict[tuple[str, str], float] = defaultdict(float)
+    for r in R["demand"]:
+        if r["customer"] in domestic and r["min_t"]:
+            need[r["product"], r["period"]] += r["min_t"]
+    target, penalty = {}, {}
+    default = settings["default_shortfall_penalty"]
+    for r in R["reserves"]:
+        key = (r["product"], r["period"])
+        months = r["months_of_cover"]
+        level = max(r["min_stock_t"] or 0.0, (months or 0.0) / 12.0 * need.get(key, 0.0))
+        if level > 0:
+            target[key] = level
+            penalty[key] = default if r["shortfall_penalty"] is None else r["shortfall_penalty"]
+    order = {t: i for i, t in enumerate(D["PERIODS"])}
+    keys = sorted(target, key=lambda pt: (pt[0], order[pt[1]]))
+    return {"reserve_t": {k: target[k] for k in keys}, "reserve_penalty": penalty}
+
+
+def _obligations(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    """Obligations with min_reo_t > 0, their customer, penalty and basket (sheet order)."""
+    basket: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for r in R["obligation_products"]:
+        basket[r["obligation"]].append((r["product"], r["reo_factor"]))
+    order = {t: i for i, t in enumerate(D["PERIODS"])}
+    rows = sorted((r for r in R["obligations"] if r["min_reo_t"] > 0),
+                  key=lambda r: (r["obligation"], order[r["period"]]))
+    default = settings["default_shortfall_penalty"]
+    return {
+        "obligation_min_t": {(r["obligation"], r["period"]): r["min_reo_t"] for r in rows},
+        "obligation_customer": {(r["obligation"], r["period"]): r["customer"] for r in rows},
+        "obligation_penalty": {(r["obligation"], r["period"]): default if r["shortfall_penalty"] is None
+                               else r["shortfall_penalty"] for r in rows},
+        "obligation_basket": {o: basket[o] for o in sorted({r["obligation"] for r in rows})},
+    }
 
 
 def _settings(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
@@ -321,6 +386,8 @@ DERIVERS: tuple[Deriver, ...] = (
     Deriver(("customers",), _customers),
     Deriver(("demand", "periods", "settings"), _demand),
     Deriver(("product_caps", "export_caps"), _caps),
+    Deriver(("reserves", "demand", "customers", "periods", "settings"), _reserves),
+    Deriver(("obligations", "obligation_products", "periods", "settings"), _obligations),
     Deriver(("settings",), _settings),
 )
 

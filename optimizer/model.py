@@ -98,6 +98,10 @@ VARIABLE_SPECS: tuple[Variable, ...] = (
              "stock of product p at the end of period t (t)"),
     Variable("shortfall_t", lambda P: [] if P.strict else [d for d in P.DEMAND if P.min_t[d] > 0],
              "t below a demand minimum (elastic mode only)"),
+    Variable("reserve_shortfall_t", lambda P: [] if P.strict else list(P.reserve_t),
+             "t of stock below a reserve target (elastic mode only)"),
+    Variable("obligation_shortfall_t", lambda P: [] if P.strict else list(P.obligation_min_t),
+             "t REO below an obligation's minimum (elastic mode only)"),
 )
 VARIABLE: dict[str, Variable] = {v.name: v for v in VARIABLE_SPECS}
 VARIABLES: tuple[str, ...] = tuple(VARIABLE)
@@ -411,22 +415,28 @@ def demand_min(P, S) -> Iterator[Row]:
             yield d, _sold(S, *d) + ([] if strict else [(1.0, ("shortfall_t", d))]), low[d] * years[d[2]]
 
 
-@family("export_cap", "<=", cell=lambda R, i: ("export_caps", i, "max_t"), relax_rank=1,
-        meaning="+1 t of {0} export cap in {1}")
-def export_cap(P, S) -> Iterator[Row]:
-    """Element content leaving the country stays under the cap (export_caps rows only).
+def _content(P, S, p: str, t: str, customers: list[str]) -> Terms:
+    """t of p delivered to ``customers`` in t: sales of p plus p's share of their MRECL."""
+    share, chosen = P.share, set(customers)
+    terms: Terms = [(1.0, v) for k, v in S.sales_by_product[p, t] if k in chosen]
+    for k in customers:
+        terms += [(share[m, p], v) for m, v in S.mixed_by_customer[k, t] if (m, p) in share]
+    return terms
 
-    For each (p,t) in export_caps:
+
+@family("export_cap", "<=", cell=lambda R, i: ("export_caps", (i[0], "all", None, i[1]), "max_t"),
+        relax_rank=1, meaning="+1 t of {0} export cap in {1}")
+def export_cap(P, S) -> Iterator[Row]:
+    """Element content leaving the country stays under the cap (export_caps rows, scope all).
+
+    For each (p,t) in export_caps with scope all and no customer:
         sum_{k export} sale_t[k,p,t] + sum_{k export} sum_m share[m,p]*mixed_sale_t[m,k,t]
             <=  cap[p,t] * Y[t]
     """
-    kind, share, years = P.kind, P.share, P.years
+    kind, years = P.kind, P.years
     exporters = [k for k in P.CUSTOMERS if kind[k] == "export"]
     for (p, t), cap in P.export_cap_t.items():
-        terms: Terms = [(1.0, v) for k, v in S.sales_by_product[p, t] if kind[k] == "export"]
-        for k in exporters:
-            terms += [(share[m, p], v) for m, v in S.mixed_by_customer[k, t] if (m, p) in share]
-        yield (p, t), terms, cap * years[t]
+        yield (p, t), _content(P, S, p, t, exporters), cap * years[t]
 
 
 @family("thorium_storage", "<=", cell=lambda R, i: ("settings", ("thorium_storage_t",), "value"),
@@ -444,6 +454,68 @@ def thorium_storage(P, S) -> Iterator[Row]:
     for t in P.PERIODS:
         yield (t,), [(grade[m], v) for c in P.CRACKING for m, v in crack[c, t] if grade[m]], \
             limit * years[t]
+
+
+@family("reserve_min", ">=", cell=lambda R, i: ("reserves", i, "min_stock_t"), relax_rank=0,
+        meaning="+1 t of {0} reserve in {1}")
+def reserve_min(P, S) -> Iterator[Row]:
+    """End-of-period stock meets the reserve target, or the shortfall is paid for (elastic).
+
+    For each (p,t) with reserve[p,t] > 0:
+        stock_t[p,t] + reserve_shortfall_t[p,t]  >=  reserve[p,t]     (no shortfall when strict)
+    reserve[p,t] = max(min_stock_t, months_of_cover/12 * sum_{k domestic} min[k,p,t])
+    """
+    strict = P.strict
+    for (p, t), level in P.reserve_t.items():
+        yield (p, t), [(1.0, ("stock_t", (p, t)))] + (
+            [] if strict else [(1.0, ("reserve_shortfall_t", (p, t)))]), level
+
+
+@family("export_cap_non_treaty", "<=",
+        cell=lambda R, i: ("export_caps", (i[0], "non_treaty", None, i[1]), "max_t"), relax_rank=1,
+        meaning="+1 t of {0} export cap on customers without a treaty in {1}")
+def export_cap_non_treaty(P, S) -> Iterator[Row]:
+    """Content exported to customers not bound by a treaty stays under the cap.
+
+    For each (p,t) in export_caps with scope non_treaty and no customer:
+        sum_{k export, not treaty} (sale_t[k,p,t] + sum_m share[m,p]*mixed_sale_t[m,k,t])
+            <=  cap_non_treaty[p,t] * Y[t]
+    """
+    kind, treaty, years = P.kind, P.treaty, P.years
+    free = [k for k in P.CUSTOMERS if kind[k] == "export" and not treaty[k]]
+    for (p, t), cap in P.export_cap_non_treaty_t.items():
+        yield (p, t), _content(P, S, p, t, free), cap * years[t]
+
+
+@family("customer_cap", "<=", cell=lambda R, i: ("export_caps", (i[1], "all", i[0], i[2]), "max_t"),
+        relax_rank=1, meaning="+1 t of {1} that may be delivered to {0} in {2}")
+def customer_cap(P, S) -> Iterator[Row]:
+    """Content of a product delivered to one customer (domestic or export) stays under the cap.
+
+    For each (k,p,t) in export_caps with a customer:
+        sale_t[k,p,t] + sum_m share[m,p]*mixed_sale_t[m,k,t]  <=  cap_customer[k,p,t] * Y[t]
+    """
+    years = P.years
+    for (k, p, t), cap in P.customer_cap_t.items():
+        yield (k, p, t), _content(P, S, p, t, [k]), cap * years[t]
+
+
+@family("obligation_min", ">=", cell=lambda R, i: ("obligations", i, "min_reo_t"), relax_rank=0,
+        meaning="+1 t REO owed under obligation {0} in {1}")
+def obligation_min(P, S) -> Iterator[Row]:
+    """An obligation in t REO is met by any mix of its basket, or the shortfall is paid for.
+
+    For each (o,t) in obligations with min_reo_t > 0, k its customer:
+        sum_{q in basket[o]} reo_factor[o,q]*sold[k,q,t] + obligation_shortfall_t[o,t]
+            >=  min_reo[o,t] * Y[t]                                     (no shortfall when strict)
+    """
+    customer, basket, years, strict = P.obligation_customer, P.obligation_basket, P.years, P.strict
+    for (o, t), low in P.obligation_min_t.items():
+        k = customer[o, t]
+        terms: Terms = [(f * c, v) for q, f in basket[o] for c, v in _sold(S, k, q, t) if f]
+        if not strict:
+            terms.append((1.0, ("obligation_shortfall_t", (o, t))))
+        yield (o, t), terms, low * years[t]
 
 
 FAMILY: dict[str, Family] = {f.name: f for f in FAMILY_SPECS}
@@ -484,6 +556,12 @@ OBJECTIVE: tuple[ObjectiveTerm, ...] = (
     *_sales_terms("policy_value_pv", "policy_value", "policy value x sold: the planner's weight"),
     ObjectiveTerm("penalties_pv", "shortfall_t", lambda P, i: -P.df[i[-1]] * P.shortfall_penalty[i],
                   "shortfall penalty x tonnes short"),
+    ObjectiveTerm("penalties_pv", "reserve_shortfall_t",
+                  lambda P, i: -P.df[i[-1]] * P.reserve_penalty[i],
+                  "reserve shortfall penalty x tonnes of stock below the target"),
+    ObjectiveTerm("penalties_pv", "obligation_shortfall_t",
+                  lambda P, i: -P.df[i[-1]] * P.obligation_penalty[i],
+                  "obligation shortfall penalty x t REO short"),
     ObjectiveTerm("cost_mining_pv", "mine_t", lambda P, i: -P.df[i[-1]] * P.mining_cost[i[0]],
                   "mining cost x monazite mined"),
     ObjectiveTerm("cost_transport_pv", "crack_t",

@@ -173,7 +173,8 @@ def build_tables(inputs: ModelInputs, lp: LpData, sol: LpSolution, ranges=None,
             inventory.append({"period": t, "product": p, "opening_t": opening,
                               "produced_t": produced[p, t], "sold_t": sold_p[p, t],
                               "disposed_t": v("dispose_t", p, t), "closing_t": closing,
-                              "storage_capacity_t": cap, "utilisation": _util(closing, cap)})
+                              "storage_capacity_t": cap, "utilisation": _util(closing, cap),
+                              "reserve_t": P.reserve_t.get((p, t))})
             opening = closing
     inventory = _period_sort(pd.DataFrame(inventory), T, ["period", "product"])
 
@@ -217,10 +218,11 @@ def build_tables(inputs: ModelInputs, lp: LpData, sol: LpSolution, ranges=None,
             "release_absorbed_by": release.get((k, q, t), (None, None))[0],
             "release_value_per_t": release.get((k, q, t), (None, None))[1],
         })
+    treaty += _obligation_rows(P, v, dual_of, binding_of, sold)
     treaty = _period_sort(pd.DataFrame(treaty, columns=[
         "period", "customer", "product", "committed_min_t", "committed_max_t", "delivered_t",
         "shortfall_t", "ndpr_content_t", "min_dual", "min_binding", "release_absorbed_by",
-        "release_value_per_t"]), T, ["period", "customer", "product"])
+        "release_value_per_t", *OBLIGATION_COLUMNS]), T, ["period", "obligation", "customer", "product"])
 
     tables = {"allocation": allocation, "mining": mining, "processing": processing,
               "production": production, "inventory": inventory, "disposal": disposal,
@@ -230,6 +232,38 @@ def build_tables(inputs: ModelInputs, lp: LpData, sol: LpSolution, ranges=None,
 
         tables["variables"] = variables_table(lp, sol, ranges)
     return tables
+
+
+OBLIGATION_COLUMNS = ("obligation", "reo_factor", "reo_t", "obligation_min_reo_t",
+                      "obligation_reo_t", "obligation_shortfall_t")
+"""Columns of the treaty sheet that only obligation rows fill (blank on demand rows)."""
+
+
+def _obligation_rows(P: Params, v: Values, dual_of: dict, binding_of: dict, sold) -> list[dict]:
+    """One treaty row per obligation, period and basket product: what was delivered as that
+    product, the t REO it counts for and its NdPr content; the obligation's minimum, total,
+    shortfall and dual repeat on each of its rows. ``committed_min_t`` and ``shortfall_t``
+    stay blank there, so the summary's treaty totals (demand minimums) count nothing twice."""
+    ndpr = ndpr_product(P)
+    rows = []
+    for (o, t), low in P.obligation_min_t.items():
+        k = P.obligation_customer[o, t]
+        lines = [(q, f, sold(k, q, t)) for q, f in P.obligation_basket[o]]
+        total = sum(f * tonnes for _, f, tonnes in lines)
+        key = ", ".join((o, t))
+        for q, f, tonnes in lines:
+            if q == MRECL:
+                content = sum(v("mixed_sale_t", m, k, t) * P.share.get((m, ndpr), 0.0)
+                              for m in P.MINES) if ndpr else 0.0
+            else:
+                content = tonnes if q == ndpr else 0.0
+            rows.append({"period": t, "customer": k, "product": q, "delivered_t": tonnes,
+                         "ndpr_content_t": content, "min_dual": dual_of.get(("obligation_min", key)),
+                         "min_binding": binding_of.get(("obligation_min", key), "no"),
+                         "obligation": o, "reo_factor": f, "reo_t": f * tonnes,
+                         "obligation_min_reo_t": low * P.years[t], "obligation_reo_t": total,
+                         "obligation_shortfall_t": v("obligation_shortfall_t", o, t)})
+    return rows
 
 
 def _period_sort(frame: pd.DataFrame, periods: list[str], by: list[str]) -> pd.DataFrame:

@@ -39,7 +39,8 @@ class Column:
     choices: tuple[str, ...] = ()
     ref: str | None = None
     """Which ids the value must be one of: ``periods``, ``mines``, ``cracking``,
-    ``separation``, ``products``, ``products+MRECL``, ``customers``, ``entities``."""
+    ``separation``, ``products``, ``products+MRECL``, ``customers``, ``entities``,
+    ``obligations``."""
     blank_means: str = ""
     unit: str = ""
     doc: str = ""
@@ -69,6 +70,7 @@ REF_WORDS = {
     "products+MRECL": "products.product, or MRECL",
     "customers": "customers.customer",
     "entities": "mines.mine or plants.plant",
+    "obligations": "obligations.obligation",
 }
 
 
@@ -234,8 +236,48 @@ SHEETS: tuple[Sheet, ...] = (
         _c("max_t", "number", required=True, lower=0, unit="t/yr",
            doc="Most element content that may leave the country, including the content "
                "of exported MRECL."),
+        _c("scope", "choice", default="all", choices=("all", "non_treaty"),
+           doc="all: every export customer; non_treaty: only export customers that are "
+               "not treaty-bound. Must be all when customer is given."),
+        _c("customer", "id", ref="customers", blank_means="every export customer in scope",
+           doc="Given: the cap is on the content delivered to this one customer, domestic "
+               "or export."),
+    ), keys=("product", "scope", "customer"), optional=True, per_period=True,
+        doc="Caps on the content exported, per product (or delivered to one customer)."),
+    Sheet("reserves", (
+        _c("product", "id", required=True, ref="products", doc="Product id."),
+        PERIOD,
+        _c("min_stock_t", "number", lower=0, unit="t", blank_means="no tonnage target",
+           doc="Stock to hold at the end of the period (a level, not per year)."),
+        _c("months_of_cover", "number", lower=0, unit="months", blank_means="no cover target",
+           doc="Stock of months/12 x the product's domestic min_t in the period; with "
+               "min_stock_t the larger target counts."),
+        _c("shortfall_penalty", "number", lower=0, unit="currency/t",
+           blank_means="settings.default_shortfall_penalty",
+           doc="Cost per tonne of stock below the target (elastic mode)."),
     ), keys=("product",), optional=True, per_period=True,
-        doc="Caps on the content exported, per product."),
+        doc="Strategic reserve targets: stock to keep at the end of each period."),
+    Sheet("obligations", (
+        _c("obligation", "id", required=True, doc="Obligation id."),
+        _c("customer", "id", required=True, ref="customers",
+           doc="Customer the obligation is owed to (the same on every row of the obligation)."),
+        PERIOD,
+        _c("min_reo_t", "number", required=True, lower=0, unit="t REO/yr",
+           doc="t REO per year to deliver, as any mix of the obligation's basket products."),
+        _c("shortfall_penalty", "number", lower=0, unit="currency/t REO",
+           blank_means="settings.default_shortfall_penalty",
+           doc="Cost per t REO below min_reo_t (elastic mode)."),
+    ), keys=("obligation", "customer"), optional=True, per_period=True,
+        doc="Delivery obligations in t REO (e.g. a treaty), met by a basket of products."),
+    Sheet("obligation_products", (
+        _c("obligation", "id", required=True, ref="obligations", doc="Obligation id."),
+        _c("product", "id", required=True, ref="products+MRECL",
+           doc="A product, or MRECL, that counts toward the obligation; the customer needs a "
+               "demand row for it (its price)."),
+        _c("reo_factor", "number", default=1.0, lower=0, unit="t REO/t",
+           doc="t REO counted per t of the product delivered."),
+    ), keys=("obligation", "product"), optional=True,
+        doc="The basket of each obligation: which products count, at how many t REO per t."),
     Sheet("scenarios", (
         _c("scenario", "id", required=True, doc="Scenario name; rows with the same name "
            "form one scenario."),

@@ -345,6 +345,7 @@ KEYS = {
     "demand_max": ("customer", "product", "period"),
     "demand_min": ("customer", "product", "period"),
     "export_cap": ("product", "period"), "thorium_storage": ("period",),
+    "export_cap_non_treaty": ("product", "period"), "customer_cap": ("customer", "product", "period"),
     "mine_t": ("mine", "period"), "crack_t": ("mine", "plant", "period"),
     "mixed_sale_t": ("mine", "customer", "period"), "separate_t": ("mine", "plant", "period"),
     "sale_t": ("customer", "product", "period"), "dispose_t": ("product", "period"),

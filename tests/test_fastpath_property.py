@@ -77,6 +77,7 @@ def workbooks(draw) -> dict[str, pd.DataFrame]:
     if n_periods > 1 and draw(st.booleans()):  # a per-period override of the blank row
         demand.append({"customer": "X1", "product": "MRECL", "period": periods[-1], "min_t": 30,
                        "max_t": None, "price": 11, "policy_value": 0, "shortfall_penalty": None})
+    policy = draw(policy_levers())
     sheets = {
         "settings": pd.DataFrame([
             {"key": "discount_rate", "value": draw(st.sampled_from([0, 0.05]))},
@@ -96,10 +97,45 @@ def workbooks(draw) -> dict[str, pd.DataFrame]:
         "product_caps": pd.DataFrame([{"plant": "S1", "product": "NdPr", "period": None,
                                        "max_t": draw(st.sampled_from([4, 400]))}]),
         "export_caps": pd.DataFrame([{"product": "NdPr", "period": None,
-                                      "max_t": draw(st.sampled_from([3, 300]))}]),
+                                      "max_t": draw(st.sampled_from([3, 300])), "scope": None,
+                                      "customer": None}] + policy["export_caps"]),
+        "reserves": pd.DataFrame(policy["reserves"], columns=["product", "period", "min_stock_t",
+                                                              "months_of_cover", "shortfall_penalty"]),
+        "obligations": pd.DataFrame(policy["obligations"]),
+        "obligation_products": pd.DataFrame(policy["obligation_products"]),
         "capacity_profile": pd.DataFrame([{"entity": "M1", "period": periods[0], "capacity_t": 30}]),
     }
     return sheets
+
+
+@st.composite
+def policy_levers(draw) -> dict[str, list[dict]]:
+    """Scoped export caps, a reserve target and two obligations (one per basket kind)."""
+    caps = []
+    if draw(st.booleans()):
+        caps.append({"product": "NdPr", "period": None, "max_t": draw(st.sampled_from([0, 2, 30])),
+                     "scope": "non_treaty", "customer": None})
+    if draw(st.booleans()):
+        caps.append({"product": draw(st.sampled_from(["NdPr", "Ce"])), "period": None,
+                     "max_t": draw(st.sampled_from([1, 15])), "scope": None, "customer": "X1"})
+    reserves = []
+    if draw(st.booleans()):
+        reserves.append({"product": "NdPr", "period": None,
+                         "min_stock_t": draw(st.sampled_from([None, 2, 20])),
+                         "months_of_cover": draw(st.sampled_from([None, 3])),
+                         "shortfall_penalty": draw(st.sampled_from([None, 50]))})
+    obligations, basket = [], []
+    if draw(st.booleans()):
+        obligations = [{"obligation": "O1", "customer": "X1", "period": None,
+                        "min_reo_t": draw(st.sampled_from([0, 10, 40])),
+                        "shortfall_penalty": draw(st.sampled_from([None, 100]))},
+                       {"obligation": "O2", "customer": "X2", "period": None,
+                        "min_reo_t": draw(st.sampled_from([5, 25])), "shortfall_penalty": 80}]
+        basket = [{"obligation": "O1", "product": "MRECL", "reo_factor": None},
+                  {"obligation": "O2", "product": "NdPr", "reo_factor": 1},
+                  {"obligation": "O2", "product": "Ce", "reo_factor": draw(st.sampled_from([0.5, 1]))}]
+    return {"export_caps": caps, "reserves": reserves, "obligations": obligations,
+            "obligation_products": basket}
 
 
 # --- random change paths ------------------------------------------------------------------
@@ -121,6 +157,14 @@ NUMBER_COLUMNS = [
     ("routes", "transport_cost", "mine", ["M1"]),
     ("product_caps", "max_t", "plant", ["S1"]),
     ("export_caps", "max_t", "product", ["NdPr"]),
+    ("export_caps", "max_t", "scope", ["non_treaty"]),
+    ("export_caps", "max_t", "customer", ["X1"]),
+    ("reserves", "min_stock_t", "product", ["NdPr"]),
+    ("reserves", "months_of_cover", "product", ["NdPr"]),
+    ("reserves", "shortfall_penalty", "product", ["NdPr"]),
+    ("obligations", "min_reo_t", "obligation", ["O1", "O2"]),
+    ("obligations", "shortfall_penalty", "obligation", ["O1", "O2"]),
+    ("obligation_products", "reo_factor", "obligation", ["O2"]),
     ("products", "storage_capacity_t", "product", ["NdPr", "Ce"]),
     ("products", "holding_cost", "product", ["NdPr", "Ce"]),
     ("products", "initial_stock_t", "product", ["NdPr", "Ce"]),
@@ -154,7 +198,8 @@ def changes(draw, periods: list[str]) -> Change:
     filters = []
     if key is not None and draw(st.booleans()):
         filters.append(f"{key}={draw(st.sampled_from(ids))}")
-    if sheet in ("demand", "product_caps", "export_caps", "periods") and len(periods) > 1 \
+    if sheet in ("demand", "product_caps", "export_caps", "periods", "reserves", "obligations") \
+            and len(periods) > 1 \
             and draw(st.booleans()):
         filters.append(f"period{draw(st.sampled_from(['>=', '=', '<']))}{draw(st.sampled_from(periods))}")
     path = f"{sheet}.{column}" + (f"[{', '.join(filters)}]" if filters else "")
