@@ -73,11 +73,10 @@ def base_result():
     return hedge(read_inputs(BASE_CASE))
 
 
-def _here_and_now(result, table: str, value: str) -> pd.DataFrame:
+def _here_and_now(result, table: str, keys: list[str], value: str) -> pd.DataFrame:
     """One column per scenario: the shared rows of scenario_<table>."""
     frame = result.tables[f"scenario_{table}"]
     frame = frame[frame["plan_stage"] == "here-and-now"]
-    keys = [c for c in frame.columns if c not in ("scenario", "plan_stage") and frame[c].dtype == object]
     return frame.pivot_table(index=keys, columns="scenario", values=value, aggfunc="first")
 
 
@@ -179,10 +178,11 @@ def test_base_case_wait_and_see_is_the_weighted_solve_objectives(base_result):
     assert base_result.wait_and_see == pytest.approx(weighted, rel=1e-9)
 
 
-@pytest.mark.parametrize("table, value", [("allocation", "tonnes"), ("mining", "mined_t"),
-                                          ("processing", "input_t"), ("inventory", "closing_t")])
-def test_base_case_shared_decisions_are_identical_in_every_scenario(base_result, table, value):
-    wide = _here_and_now(base_result, table, value)
+@pytest.mark.parametrize("table, keys, value", [
+    ("allocation", ["period", "customer", "product"], "tonnes"), ("mining", ["period", "mine"], "mined_t"),
+    ("processing", ["period", "plant"], "input_t"), ("inventory", ["period", "product"], "closing_t")])
+def test_base_case_shared_decisions_are_identical_in_every_scenario(base_result, table, keys, value):
+    wide = _here_and_now(base_result, table, keys, value)
     assert len(wide) and list(wide.columns) == sorted(base_result.uncertainty.scenarios)
     spread = wide.max(axis=1) - wide.min(axis=1)
     assert float(spread.max()) <= 1e-6
