@@ -265,17 +265,23 @@ def test_base_case_strict_non_treaty_ndpr_cap_of_zero_honours_the_treaty(base):
 
 
 def test_base_case_reserve_target_binds_with_its_dual(base):
-    """200 t NdPr in stock at the end of FY2028, where the base plan sells its stock down to 0:
-    the target binds, and one more tonne of reserve costs money (a negative dual)."""
-    changed = apply_changes(base, [Change("reserves.min_stock_t[product=NdPr, period=FY2028]", 200)])
+    """50 t NdPr in stock at the end of the first period in which the base plan sells its NdPr
+    stock down to nothing: the target binds, one more tonne of reserve costs money (a negative
+    dual), and the objective falls."""
+    plain = optimizer.solve(base, sensitivity=False)
+    inv = plain.tables["inventory"]
+    empty = inv[(inv["product"] == "NdPr") & (inv["closing_t"] < 1e-6)]
+    assert not empty.empty, "the base plan never empties the NdPr store: pick another test period"
+    t = empty["period"].iloc[0]
+    changed = apply_changes(base, [Change(f"reserves.min_stock_t[product=NdPr, period={t}]", 50)])
     result = optimizer.solve(changed, sensitivity=False)
     inv = result.tables["inventory"]
-    ndpr = inv[(inv["product"] == "NdPr") & (inv["period"] == "FY2028")].iloc[0]
-    assert ndpr["reserve_t"] == 200 and ndpr["closing_t"] == pytest.approx(200)
-    assert inv.loc[inv["period"] != "FY2028", "reserve_t"].isna().all()
-    r = row(result, "reserve_min", "NdPr, FY2028")
+    ndpr = inv[(inv["product"] == "NdPr") & (inv["period"] == t)].iloc[0]
+    assert ndpr["reserve_t"] == 50 and ndpr["closing_t"] == pytest.approx(50)
+    assert inv.loc[inv["period"] != t, "reserve_t"].isna().all()
+    r = row(result, "reserve_min", f"NdPr, {t}")
     assert r["binding"] == "yes" and r["dual"] < 0
-    assert result.objective < 242_674_606.7
+    assert result.objective < plain.objective
 
 
 def test_an_obligation_is_owed_to_one_customer():
@@ -284,3 +290,15 @@ def test_an_obligation_is_owed_to_one_customer():
     assert [(p.sheet, p.column, p.found) for p in problems(demand=OBLIGED, obligations=two,
                                                            obligation_products=basket)] \
         == [("obligations", "customer", "K1")]
+
+
+def test_obligation_rows_reach_the_workbook(tmp_path):
+    """The result workbook writes the treaty sheet with its obligation rows (and no treaty
+    chart for them: they have no min/max of their own)."""
+    import openpyxl
+
+    result = solve(demand=OBLIGED, obligations=O1, obligation_products=[{"obligation": "O1", "product": "MRECL"}])
+    path = optimizer.write_results(result, tmp_path / "out.xlsx")
+    ws = openpyxl.load_workbook(path, read_only=True)["treaty"]
+    values = [list(r) for r in ws.iter_rows(values_only=True)]
+    assert any("O1" in r for r in values)
