@@ -225,11 +225,19 @@ class Book:
             values = _column_values(frame[column])
             ws.write_string(0, j, spec.header, header)
             if column in per_row and row_kinds is not None:
-                formats = [self.fmt(k) for k in row_kinds]
+                for i, (value, kind) in enumerate(zip(values, row_kinds), start=1):
+                    _put(ws, i, j, value, self.fmt(kind))
+            elif pd.api.types.is_numeric_dtype(frame[column].dtype) and \
+                    not pd.api.types.is_bool_dtype(frame[column].dtype):
+                # the bulk of a big workbook: numbers, written without per-cell dispatch
+                fmt, write = self.fmt(spec.kind), ws.write_number
+                for i, value in enumerate(values, start=1):
+                    if value is not None:
+                        write(i, j, value, fmt)
             else:
-                formats = [self.fmt(spec.kind)] * len(values)
-            for i, (value, fmt) in enumerate(zip(values, formats), start=1):
-                _put(ws, i, j, value, fmt)
+                fmt = self.fmt(spec.kind)
+                for i, value in enumerate(values, start=1):
+                    _put(ws, i, j, value, fmt)
             width = _width(spec.header, values, spec.kind)
             ws.set_column(j, j, width)
             lines = max(lines, math.ceil(len(spec.header) / max(width - 2, 1)))
@@ -345,6 +353,7 @@ KEYS = {
     "demand_max": ("customer", "product", "period"),
     "demand_min": ("customer", "product", "period"),
     "export_cap": ("product", "period"), "thorium_storage": ("period",),
+    "export_cap_non_treaty": ("product", "period"), "customer_cap": ("customer", "product", "period"),
     "mine_t": ("mine", "period"), "crack_t": ("mine", "plant", "period"),
     "mixed_sale_t": ("mine", "customer", "period"), "separate_t": ("mine", "plant", "period"),
     "sale_t": ("customer", "product", "period"), "dispose_t": ("product", "period"),
@@ -455,6 +464,10 @@ def _pivot(frame: pd.DataFrame, index: str, columns: str, values: str,
     return table.reset_index()
 
 
+MAX_CHART_SERIES = 40
+"""Most customers drawn one by one in the NdPr chart; the rest are one 'other' series."""
+
+
 def chart_data(result: Result) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(NdPr tonnes by period x customer, plant utilisation by period x plant).
 
@@ -477,6 +490,11 @@ def chart_data(result: Result) -> tuple[pd.DataFrame, pd.DataFrame]:
         else pd.DataFrame({"period": periods})
     ndpr_table = ndpr_table[["period", *[c for c in ndpr_table.columns[1:]
                                          if ndpr_table[c].abs().sum() > 1e-9]]]
+    if ndpr_table.shape[1] - 1 > MAX_CHART_SERIES:  # Excel charts hold at most 255 series
+        totals = ndpr_table.iloc[:, 1:].sum().sort_values(ascending=False, kind="stable")
+        keep, rest = list(totals.index[:MAX_CHART_SERIES - 1]), list(totals.index[MAX_CHART_SERIES - 1:])
+        ndpr_table = ndpr_table[["period", *keep]].assign(
+            **{f"{len(rest)} other customers": ndpr_table[rest].sum(axis=1)})
     proc = result.tables["processing"]
     util = _pivot(proc, "period", "plant", "utilisation", periods) if not proc.empty \
         else pd.DataFrame({"period": periods})
@@ -658,6 +676,8 @@ def _result_charts(book: Book, result: Result, charts_ws) -> None:
                                                     util, "share"),
                                         "Plant utilisation per period", "utilisation", "0%"))
     treaty = tables.get("treaty", pd.DataFrame())
+    if "obligation" in treaty.columns:  # obligation rows have no min/max of their own to chart
+        treaty = treaty[treaty["obligation"].isna()]
     for (k, q), rows in list(treaty.groupby(["customer", "product"], sort=False))[:3]:
         frame = pd.DataFrame({"period": rows["period"], "delivered": rows["delivered_t"],
                               "committed min": rows["committed_min_t"],
@@ -1082,11 +1102,13 @@ def write_comparison(frame: pd.DataFrame, path: str | Path, *, inputs=None, axes
             ("results_sha256", table_hash(frame.drop(columns=["seconds"]))),
             ("wall_seconds", seconds)]
     details = None
-    if inputs is not None:
+    if inputs is not None and len(frame) - 1 <= MAX_DETAIL_SCENARIOS:
         details = scenario_details(frame, inputs, axes, strict=strict)
-        if len(frame) - 1 > MAX_DETAIL_SCENARIOS:
-            info.append(("detail_tables", f"allocation and treaty by scenario: the base and "
-                         f"the first {MAX_DETAIL_SCENARIOS} scenarios only"))
+    elif inputs is not None:
+        # Each table re-solves its scenario: for a big batch that would cost more than the
+        # batch itself. One scenario's tables are one `solve --scenario` / `--set` away.
+        info.append(("detail_tables", f"none: more than {MAX_DETAIL_SCENARIOS} scenarios; "
+                     "irel-alloc solve --scenario NAME (or --set PATH=VALUE) gives one's tables"))
     currency = str(inputs.settings.get("currency", "USD")) if inputs is not None else "USD"
     protect = [inputs.path] if inputs is not None and inputs.path else []
 
