@@ -11,7 +11,8 @@ Three pieces:
    choice, and reported at their true value). If even that is infeasible, the hard data
    conflicts; HiGHS's feasibility relaxation then finds the smallest change of limits.
 3. **Domain checks** run before any solve: approved supply against the minimums, treaty
-   minimums against possible MRECL output, export caps against treaty content. They are
+   minimums against possible MRECL output, export caps (all, or non-treaty) against the
+   content of MRECL minimums, reserve targets against storage. They are
    warnings in elastic mode and part of the explanation in strict mode.
 """
 
@@ -321,14 +322,25 @@ def domain_checks(inputs: ModelInputs) -> list[str]:
                 notes.append(f"By {t} the minimums for {p} add up to {_t(need)} t, more than "
                              f"the {_t(supply)} t that opening stock and the approved mines "
                              f"can supply at best (demand rows for {p}).")
-    # Export caps below the content that treaty MRECL minimums force out of the country.
-    for (p, t), cap in rhs["export_cap"].items():
-        forced = sum(mrecl_content(inputs, p, v)[0] for (k, q, tt), v in minimum.items()
-                     if q == MRECL and tt == t and P.kind[k] == "export")
-        if forced > cap + 1e-6:
-            notes.append(f"In {t} the {p} export cap of {_t(cap)} t "
-                         f"({_loc(inputs, 'export_caps', (p, 'all', None, t))}) is below the {_t(forced)} t of "
-                         f"{p} contained in the MRECL minimums of export customers.")
+    # Export caps below the content that MRECL minimums force out of the country (all
+    # export customers, or only those without a treaty for a non_treaty cap).
+    for family, scope, who in (("export_cap", "all", "export customers"),
+                               ("export_cap_non_treaty", "non_treaty", "export customers without a treaty")):
+        for (p, t), cap in rhs[family].items():
+            forced = sum(mrecl_content(inputs, p, v)[0] for (k, q, tt), v in minimum.items()
+                         if q == MRECL and tt == t and P.kind[k] == "export"
+                         and (scope == "all" or not P.treaty[k]))
+            if forced > cap + 1e-6:
+                notes.append(f"In {t} the {p} export cap of {_t(cap)} t "
+                             f"({_loc(inputs, 'export_caps', (p, scope, None, t))}) is below the "
+                             f"{_t(forced)} t of {p} contained in the MRECL minimums of {who}.")
+    # Reserve targets above the storage that must hold them.
+    for (p, t), level in rhs["reserve_min"].items():
+        room = P.storage_capacity_t.get(p)
+        if room is not None and level > room + 1e-6:
+            notes.append(f"In {t} the {p} reserve target of {_t(level)} t "
+                         f"({_loc(inputs, 'reserves', (p, t))}) is above the {_t(room)} t of {p} "
+                         f"storage ({_loc(inputs, 'products', (p,))}).")
     return notes
 
 

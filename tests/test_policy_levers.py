@@ -302,3 +302,25 @@ def test_obligation_rows_reach_the_workbook(tmp_path):
     ws = openpyxl.load_workbook(path, read_only=True)["treaty"]
     values = [list(r) for r in ws.iter_rows(values_only=True)]
     assert any("O1" in r for r in values)
+
+
+def test_reserve_above_storage_is_a_pre_solve_check():
+    """Storage for A is 5 t; a reserve of 8 t cannot be held: strict is infeasible, and the
+    explanation names both cells before any solve."""
+    products = [{"product": "A", "storage_capacity_t": 5, "initial_stock_t": 0},
+                {"product": "B", "storage_capacity_t": None, "initial_stock_t": 0}]
+    result = solve(True, products=products, reserves=[{"product": "A", "min_stock_t": 8}])
+    assert result.status == "infeasible"
+    assert ("In T1 the A reserve target of 8 t (reserves row 2) is above the 5 t of A storage "
+            "(products row 2).") in result.explanation
+
+
+def test_non_treaty_cap_below_non_treaty_mrecl_minimum_is_a_pre_solve_check():
+    """X2 (no treaty) must take 10 t REO of MRECL, which holds 6 t A; a non-treaty A cap of 2 t
+    cannot allow it. X1's treaty MRECL does not count against this cap."""
+    demand = SPOT_DEMAND + [{"customer": "X2", "product": "MRECL", "period": None, "min_t": 10, "price": 4}]
+    result = solve(True, customers=SPOT, demand=demand,
+                   export_caps=[{"product": "A", "max_t": 2, "scope": "non_treaty"}])
+    assert result.status == "infeasible"
+    assert ("In T1 the A export cap of 2 t (export_caps row 2) is below the 6 t of A contained in "
+            "the MRECL minimums of export customers without a treaty.") in result.explanation
