@@ -161,6 +161,22 @@ def test_workbook_without_the_new_columns_is_todays_model():
     assert sales["X2", "A"] == pytest.approx(9)
 
 
+def test_blank_scope_and_customer_give_the_same_lp_as_no_such_columns():
+    """Old-style export_caps (product, max_t) and the same rows with scope all and a blank
+    customer compile to the same LP, number for number, with the row key export_cap[A, T1]."""
+    from optimizer.model import build_lp
+
+    def lp(caps):
+        return build_lp(optimizer.ModelInputs.from_frames(tiny.frames(customers=SPOT, demand=SPOT_DEMAND,
+                                                                      export_caps=caps)))
+    old, new = lp([{"product": "A", "max_t": 15}]), lp([{"product": "A", "max_t": 15, "scope": "all",
+                                                          "customer": None}])
+    assert old.row_keys == new.row_keys and old.col_keys == new.col_keys
+    assert ("export_cap", ("A", "T1")) in old.row_keys
+    assert (old.A != new.A).nnz == 0 and (old.c == new.c).all()
+    assert (old.row_lower == new.row_lower).all() and (old.row_upper == new.row_upper).all()
+
+
 def test_scoped_cap_validation():
     cap = {"product": "A", "max_t": 1}
     assert [(p.column, p.found) for p in problems(export_caps=[{**cap, "scope": "treaty"}])] \
