@@ -174,7 +174,9 @@ def build_tables(inputs: ModelInputs, lp: LpData, sol: LpSolution, ranges=None,
                               "produced_t": produced[p, t], "sold_t": sold_p[p, t],
                               "disposed_t": v("dispose_t", p, t), "closing_t": closing,
                               "storage_capacity_t": cap, "utilisation": _util(closing, cap),
-                              "reserve_t": P.reserve_t.get((p, t))})
+                              "reserve_t": P.reserve_t.get((p, t)),
+                              "reserve_shortfall_t": v("reserve_shortfall_t", p, t)
+                              if (p, t) in P.reserve_t else None})
             opening = closing
     inventory = _period_sort(pd.DataFrame(inventory), T, ["period", "product"])
 

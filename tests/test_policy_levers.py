@@ -81,6 +81,9 @@ def test_cheap_reserve_shortfall_is_paid_in_penalties():
     result = solve(reserves=[{"product": "A", "min_stock_t": 10, "shortfall_penalty": 4}])
     assert result.objective == pytest.approx(260)
     assert summary(result, "penalties_pv") == pytest.approx(-40)
+    inv = result.tables["inventory"].set_index("product")
+    assert inv.loc["A", "reserve_shortfall_t"] == pytest.approx(10)
+    assert pd.isna(inv.loc["B", "reserve_shortfall_t"])
 
 
 def test_reserve_above_what_can_be_made_is_explained_in_strict_mode():
