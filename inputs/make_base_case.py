@@ -61,7 +61,9 @@ CITES = {
     "haul0": (A, "ASSUMPTION: on-site feed", "OSCOM monazite is cracked at the OSCOM MoPP"),
     "haul_near": (A, "ASSUMPTION: 20 USD/t haul", "~200 km road to OSCOM"),
     "haul_far": (A, "ASSUMPTION: 80 USD/t haul", "~1,800 km rail to OSCOM at ~35 USD/t, x2 for AERB-compliant handling"),
-    "ndpr_ramp": (A, "ASSUMPTION: NdPr line ramp", "400 t/yr in Dec 2025 (Gazette) -> 600 FY2026 -> 800 FY2027+ (BS 9 Nov 2025 targets)"),
+    "ndpr_cap": ("sourced", "Gazette S.O. 5800(E), 15 Dec 2025", "IREL NdPr oxide capacity 400 t/yr (energetica-india, 18 Dec 2025)"),
+    "ndpr_ramp": (A, "ASSUMPTION: NdPr line expansion", "600 t FY2027 (~500 t Nd by end FY27 ~ 650 t NdPr, BS 9 Nov 2025); "
+                  "800 t/yr FY2028+ (Nd output 'doubling by 2030', Reuters 13 Jun 2025)"),
     "stock_ndpr": ("sourced", "Gazette S.O. 5800(E)", "500 t NdPr oxide stock (energetica-india, 18 Dec 2025)"),
     "stock0": (A, "ASSUMPTION: no opening stock", "other opening stocks 0"),
     "store_ndpr": (A, "ASSUMPTION: 1,000 t NdPr storage", "strategic store size"),
@@ -77,25 +79,37 @@ CITES = {
     "sona": ("sourced", "Autocar Pro / Reuters 30 Jun 2025", "Sona Comstar announced plans to make magnets"),
     "repm": ("sourced", "yovizag May 2023", "IREL REPM plant, Visakhapatnam, 3 t/yr SmCo"),
     "lace": (A, "ASSUMPTION: domestic La/Ce users", "catalysts, glass polishing, mischmetal"),
-    "strat": (A, "ASSUMPTION: DAE/NCMM strategic stock", "strategic NdPr stockpile buyer"),
+    "strat": (A, "ASSUMPTION: DAE/NCMM strategic stock", "strategic stockpile buyer of NdPr and of the China-controlled Sm, Dy, Tb"),
     "trei": ("sourced", "Bloomberg 30 Oct 2013; Reuters 2014, 13 Jun 2025", "2012 G2G deal; TREI separates and ships to Japan"),
     "spot": ("sourced", "SMM / USGS / Argus spot quotes", "world spot market, FOB India ~ FOB China"),
     "trei_min": ("sourced", "Reuters 13 Jun 2025", ">1,000 t to Japan in 2024; 'at least 1,000 t/yr' (Reuters 28 Aug 2014); read as t REO"),
-    "trei_max": ("sourced", "Reuters 28 Aug 2014; Bloomberg 30 Oct 2013", "'equally share the 5,000 t' -> 2,500 t REO/yr"),
+    "trei_max": ("sourced", "Reuters 28 Aug 2014; Bloomberg 30 Oct 2013", "treaty share 'equally share the 5,000 t' = 2,500 t REO/yr, "
+                 "above TREI's reported output of 2,000-2,300 t/yr (Reuters 28 Aug 2014): the buyer's 2,300 t is the limit"),
     "trei_price": (A, "ASSUMPTION: 0.6 x basket", "terms undisclosed; 0.6 x contained value = $9-13.5/kg REO; midpoint ~$11"),
     "trei_pen": (A, "ASSUMPTION: treaty is binding", "1e6 USD/t so that the base case never breaches the G2G minimum"),
-    "gestation": (A, "ASSUMPTION: 2-yr gestation", "award ~FY2026 + 2-yr gestation (Cabinet 26 Nov 2025) -> offtake from FY2028"),
+    "gestation": ("derived", "RFP ~20 Mar 2026 + 2-yr gestation", "scheme RFP issued ~20 Mar 2026 (PTI); award in FY2027 (ASSUMED) "
+                  "+ 2-yr gestation (Cabinet 26 Nov 2025) -> offtake from FY2029"),
     "scheme_pen": (A, "ASSUMPTION: policy penalty 20,000 USD/t", "a policy commitment, softer than the treaty"),
-    "p_ndpr": ("sourced", "NdPr $80/kg", "Europe $82.5-85 (Argus 25 Sep 2025); China ~$82 (SMM 25 Dec 2025)"),
+    "p_ndpr26": ("derived", "NdPr FY2026 $88/kg: mean of the year's quotes", "Apr 2025-Mar 2026: $63 (9 Jul 2025), ~$88 (Aug, SMM), "
+                 "$82.5-85 (Europe, Argus 25 Sep), ~$82 (SMM 25 Dec), ~$123 (Feb 2026) -> mean $88/kg"),
+    "p_ndpr27": ("sourced", "NdPr $123/kg: Feb 2026", "China CNY 850k/t ~ $123/kg, highest since Jul 2022 (Reuters via energynews.oedigital, "
+                 "19 Feb 2026): the latest quote before FY2027"),
+    "p_ndpr": (A, "ASSUMPTION: NdPr $123/kg held", "no forecast in the sources: the Feb 2026 quote is held flat from FY2028"),
     "mw_vol": ("derived", "BS 8 Jun 2025 x 0.33", "500 -> 5,000 t/yr magnet x 0.33 t oxide/t (ratio DERIVED from Gazette 400 t : 1,200 t)"),
     "mw_ramp": (A, "ASSUMPTION: Midwest ramp", "intermediate years 500 t (FY2027) and 1,000 t (FY2028) between 165 and 1,650"),
     "sona_vol": (A, "ASSUMPTION: Sona offtake", "0 until FY2027, 200 t/yr from FY2028 (announced intent only)"),
     "strat_pv": (A, "ASSUMPTION: strategic shadow value", "no cap; price 0 and policy_value 60,000 USD/t: a strategic stock earns no cash"),
+    "strat_sm": (A, "ASSUMPTION: strategic Sm stock", "up to 10 t/yr Sm2O3 (~30 t/yr of SmCo magnets, ten times the REPM plant); "
+                 "policy value $10/kg (no ex-China quote; China licenses Sm exports since 4 Apr 2025)"),
+    "strat_dy": (A, "ASSUMPTION: strategic Dy at the ex-China price", "policy value $700/kg, low end of Europe $700-1,000 (Argus 6 May 2025) "
+                 "after China's 4 Apr 2025 licensing; no maximum (Dy/Tb-doped NdFeB for the 6,000 t/yr magnet scheme)"),
+    "strat_tb": (A, "ASSUMPTION: strategic Tb at the ex-China price", "policy value $2,000/kg, low end of Europe $2,000-4,000 (Argus May 2025) "
+                 "after China's 4 Apr 2025 licensing; no maximum"),
     "repm_vol": ("derived", "yovizag 2023 x 0.35", "3 t/yr SmCo x ~0.35 t Sm2O3/t (ratio ASSUMED) ~ 1 t/yr; max 1.5 t/yr allows for a ramp (ASSUMED)"),
     "repm_price": (A, "ASSUMPTION: transfer price $5/kg", "internal transfer price"),
     "lace_vol": (A, "ASSUMPTION: 300 t La, 500 t Ce", "domestic La/Ce volumes"),
     "spot_vol": (A, "ASSUMPTION: spot is open", "no minimum, no maximum"),
-    "p_la": (A, "La $0.9/kg", "base-case value; SMM China 2025 quotes are lower ($0.6-0.65/kg)"),
+    "p_la": ("sourced", "La $0.6/kg: SMM 2025", "China CNY 4,200-4,700/t ~ $0.58-0.65/kg (Mar-Dec 2025) incl. 13 % VAT; low end used"),
     "p_ce": ("sourced", "Ce $1.7/kg: SMM 2025", "China CNY 11-13k/t ~ $1.5-1.8/kg; FOB $1,677-1,762/t"),
     "p_sm": (A, "ASSUMPTION: Sm $2/kg", "China list ~$1.7/kg (2020); no reliable ex-China quote"),
     "p_gd": ("sourced", "Gd $22/kg: SMM Jan-Feb 2025", "CNY 155-164k/t ~ $21.5-23/kg"),
@@ -104,9 +118,11 @@ CITES = {
     "p_dy": ("sourced", "Dy $300/kg: SMM Dec 2025", "FOB $267-307/kg; USGS 2024 avg $260"),
     "p_tb": ("sourced", "Tb $1,000/kg: Argus Apr 2025", "Europe $930-1,000/kg; China $820-860; USGS 2024 $810"),
     "sc_none": (A, "What-if: no change", "re-asserts the default; changes nothing"),
-    "sc_reneg": (A, "What-if: renegotiated treaty", "treaty min 500, max 1,500 t/yr; NdPr export cap 100 t/yr"),
+    "sc_reneg": (A, "What-if: renegotiated treaty", "treaty min 500, max 1,500 t/yr; NdPr exports to non-treaty buyers capped at 100 t/yr "
+                 "(a cap on all NdPr content would contradict the minimum: 500 t MRECL carry 120.5 t NdPr)"),
     "sc_susp": (A, "What-if: negotiated suspension", "no TREI minimum and no deliveries from FY2027"),
-    "sc_breach": (A, "ASSUMPTION: breach cost 5,000 USD/t ($5/kg)", "finite breach cost per t of treaty shortfall; sweep it for break-even"),
+    "sc_breach": (A, "ASSUMPTION: breach cost 5,000 USD/t ($5/kg)", "the source notes' example of a breach cost; no public figure. "
+                  "Diverting MRECL from TREI pays below ~15,000 USD/t (sweep of the penalty)"),
     "sc_conserve": ("sourced", "Reuters 13 Jun 2025", "Goyal asked IREL to stop exporting neodymium"),
     "sc_fast": (A, "ASSUMPTION: fast approvals", "clearances arrive 1-2 years earlier than the base case"),
     "sc_slow": (A, "ASSUMPTION: delayed approvals", "clearances slip to the last period of the horizon"),
@@ -121,12 +137,12 @@ SECTIONS = {  # heading of docs/data_sources.md -> the citation keys it explains
     "mines": "mine_op mine_pend cap_op cap_new online minecost",
     "monazite-grade-and-composition": "reo th comp comp_ndpr comp_a",
     "plants-and-routes": "mopp_cap mopp_rec mopp_cost red_cap red_rec red_cost stage haul0 haul_near haul_far "
-                         "ndpr_ramp",
+                         "ndpr_cap ndpr_ramp",
     "products-and-stocks": "stock_ndpr stock0 store_ndpr store_hre hold_ndpr hold disp disp_hre tv_ndpr tv0",
     "domestic-buyers": "scheme midwest sona repm lace strat gestation scheme_pen mw_vol mw_ramp sona_vol strat_pv "
-                       "repm_vol repm_price lace_vol",
+                       "strat_sm strat_dy strat_tb repm_vol repm_price lace_vol",
     "treaty": "trei trei_min trei_max trei_price trei_pen",
-    "prices-and-the-spot-market": "spot p_ndpr spot_vol p_la p_ce p_sm p_gd p_y p_eu p_dy p_tb",
+    "prices-and-the-spot-market": "spot p_ndpr26 p_ndpr27 p_ndpr spot_vol p_la p_ce p_sm p_gd p_y p_eu p_dy p_tb",
     "scenarios": "sc_none sc_reneg sc_susp sc_breach sc_conserve sc_fast sc_slow sc_floor unc_prob",
 }
 SECTION_OF = {key: section for section, keys in SECTIONS.items() for key in keys.split()}
@@ -165,7 +181,8 @@ ROUTES = [("M_OSCOM", "P_MOPP", 0, "haul0"), ("M_MK", "P_MOPP", 80, "haul_far"),
           ("M_CHV", "P_MOPP", 80, "haul_far"), ("M_KK", "P_MOPP", 80, "haul_far"),
           ("M_ALP", "P_MOPP", 80, "haul_far"), ("M_BRG", "P_MOPP", 20, "haul_near"),
           ("M_X4", "P_MOPP", 20, "haul_near")]  # M_X4 assumed in the OSCOM area (docs/data_sources.md#mines)
-PRODUCT_CAPS = [("P_RED", "NdPr", None, 800, "ndpr_ramp"), ("P_RED", "NdPr", "FY2026", 600, "ndpr_ramp")]
+PRODUCT_CAPS = [("P_RED", "NdPr", None, 800, "ndpr_ramp"), ("P_RED", "NdPr", "FY2026", 400, "ndpr_cap"),
+                ("P_RED", "NdPr", "FY2027", 600, "ndpr_ramp")]
 BYPRODUCT = {"holding_cost": "hold", "initial_stock_t": "stock0", "terminal_value": "tv0"}
 PRODUCTS = [  # product, name, storage_capacity_t, holding_cost, initial_stock_t, disposal_cost, terminal_value
     ("NdPr", "NdPr oxide (Nd2O3 + Pr6O11)", 1000, 2000, 500, None, 60000,
@@ -188,43 +205,58 @@ CUSTOMERS = [
     ("D_SONA", "Sona Comstar (magnet aspirant)", "domestic", "false", "India", "sona"),
     ("D_REPM", "IREL REPM plant, Visakhapatnam (SmCo)", "domestic", "false", "India", "repm"),
     ("D_LACE", "Domestic La/Ce users (catalysts, polishing, mischmetal)", "domestic", "false", "India", "lace"),
-    ("D_STRAT", "DAE/NCMM strategic NdPr stock", "domestic", "false", "India", "strat"),
+    ("D_STRAT", "DAE/NCMM strategic stock (NdPr, Sm, Dy, Tb)", "domestic", "false", "India", "strat"),
     ("X_TREI", "Toyotsu Rare Earths India -> Japan (2012 G2G)", "export", "true", "Japan", "trei"),
     ("X_SPOT", "World spot market (FOB India)", "export", "false", "World", "spot"),
 ]
 TREI = {"min_t": "trei_min", "max_t": "trei_max", "price": "trei_price", "shortfall_penalty": "trei_pen"}
-SCHEME = {"*": "scheme", "price": "p_ndpr", "shortfall_penalty": "scheme_pen"}
+# NdPr price path (USD/t): FY2026 the mean of the year's quotes, FY2027 the latest quote (Feb 2026), held from FY2028.
+NDPR_PRICE = {"FY2026": (88000, "p_ndpr26"), "FY2027": (123000, "p_ndpr27"), None: (123000, "p_ndpr")}
+
+
+def ndpr(customer: str, period: str | None, min_t, max_t, penalty, cite: dict) -> tuple:
+    """A demand row of a paying NdPr buyer at the period's NdPr price (its price cited as such)."""
+    price, key = NDPR_PRICE.get(period, NDPR_PRICE[None])
+    return (customer, "NdPr", period, min_t, max_t, price, None, penalty, {**cite, "price": key})
+
+
+SCHEME = {"*": "scheme", "shortfall_penalty": "scheme_pen"}
 GESTATE = {**SCHEME, "min_t": "gestation", "max_t": "gestation"}
-MIDWEST = {"*": "mw_vol", "price": "p_ndpr"}
-SONA = {"*": "sona_vol", "price": "p_ndpr"}
+MIDWEST = {"*": "mw_vol"}
+SONA = {"*": "sona_vol"}
 DEMAND = [  # customer, product, period, min_t, max_t, price, policy_value, shortfall_penalty
-    ("X_TREI", "MRECL", None, 1000, 2500, 11000, None, 1000000, TREI),
-    ("D_SCHEME", "NdPr", None, 500, 500, 80000, None, 20000, SCHEME),
-    ("D_SCHEME", "NdPr", "FY2026", 0, 0, 80000, None, 20000, GESTATE),
-    ("D_SCHEME", "NdPr", "FY2027", 0, 0, 80000, None, 20000, GESTATE),
-    ("D_MIDWEST", "NdPr", None, 0, 1650, 80000, None, None, MIDWEST),
-    ("D_MIDWEST", "NdPr", "FY2026", 0, 165, 80000, None, None, MIDWEST),
-    ("D_MIDWEST", "NdPr", "FY2027", 0, 500, 80000, None, None, {**MIDWEST, "max_t": "mw_ramp"}),
-    ("D_MIDWEST", "NdPr", "FY2028", 0, 1000, 80000, None, None, {**MIDWEST, "max_t": "mw_ramp"}),
-    ("D_SONA", "NdPr", None, 0, 200, 80000, None, None, SONA),
-    ("D_SONA", "NdPr", "FY2026", 0, 0, 80000, None, None, SONA),
-    ("D_SONA", "NdPr", "FY2027", 0, 0, 80000, None, None, SONA),
+    ("X_TREI", "MRECL", None, 1000, 2300, 11000, None, 1000000, TREI),
+    ndpr("D_SCHEME", None, 500, 500, 20000, SCHEME),
+    ndpr("D_SCHEME", "FY2026", 0, 0, 20000, GESTATE),
+    ndpr("D_SCHEME", "FY2027", 0, 0, 20000, GESTATE),
+    ndpr("D_SCHEME", "FY2028", 0, 0, 20000, GESTATE),
+    ndpr("D_MIDWEST", None, 0, 1650, None, MIDWEST),
+    ndpr("D_MIDWEST", "FY2026", 0, 165, None, MIDWEST),
+    ndpr("D_MIDWEST", "FY2027", 0, 500, None, {**MIDWEST, "max_t": "mw_ramp"}),
+    ndpr("D_MIDWEST", "FY2028", 0, 1000, None, {**MIDWEST, "max_t": "mw_ramp"}),
+    ndpr("D_SONA", None, 0, 200, None, SONA),
+    ndpr("D_SONA", "FY2026", 0, 0, None, SONA),
+    ndpr("D_SONA", "FY2027", 0, 0, None, SONA),
     ("D_STRAT", "NdPr", None, 0, None, 0, 60000, None, "strat_pv"),
+    ("D_STRAT", "Sm", None, 0, 10, 0, 10000, None, "strat_sm"),
+    ("D_STRAT", "Dy", None, 0, None, 0, 700000, None, "strat_dy"),
+    ("D_STRAT", "Tb", None, 0, None, 0, 2000000, None, "strat_tb"),
     ("D_REPM", "Sm", None, 1, 1.5, 5000, None, None, {"*": "repm_vol", "price": "repm_price"}),
-    ("D_LACE", "La", None, 0, 300, 900, None, None, {"*": "lace_vol", "price": "p_la"}),
+    ("D_LACE", "La", None, 0, 300, 600, None, None, {"*": "lace_vol", "price": "p_la"}),
     ("D_LACE", "Ce", None, 0, 500, 1700, None, None, {"*": "lace_vol", "price": "p_ce"}),
 ] + [("X_SPOT", p, None, 0, None, price, None, None, {"*": "spot_vol", "price": f"p_{p.lower()}"})
-     for p, price in [("La", 900), ("Ce", 1700), ("Sm", 2000), ("Gd", 22000), ("Y", 8000),
+     for p, price in [("La", 600), ("Ce", 1700), ("Sm", 2000), ("Gd", 22000), ("Y", 8000),
                       ("Eu", 28000), ("Dy", 300000), ("Tb", 1000000)]]
 
 # Export-cap changes pin product AND period, so they create rows in the empty export_caps sheet
 # (a path matching no row is valid only when its filter pins every key column).
 SCENARIOS = [  # scenario, target, value, mode, description, cite
-    ("status_quo", "settings.value[key=strict]", "false", "set", "The base case as is: treaty min 1,000 t and max 2,500 t MRECL per year.", "sc_none"),
+    ("status_quo", "settings.value[key=strict]", "false", "set", "The base case as is: treaty min 1,000 t and max 2,300 t MRECL per year.", "sc_none"),
     ("renegotiated", "demand.min_t[customer=X_TREI]", 500, "set", "Renegotiated treaty: TREI minimum cut to 500 t REO per year.", "sc_reneg"),
     ("renegotiated", "demand.max_t[customer=X_TREI]", 1500, "set", "Renegotiated treaty: TREI maximum cut to 1,500 t REO per year.", "sc_reneg"),
-] + [("renegotiated", f"export_caps.max_t[product=NdPr, period={p}]", 100, "set",
-      f"Renegotiated treaty: at most 100 t NdPr content may leave India in {p}.", "sc_reneg") for p in PERIODS] + [
+    ("renegotiated", "export_caps.max_t[product=NdPr, scope=non_treaty]", 100, "set",
+     "Renegotiated treaty: at most 100 t NdPr a year to non-treaty export buyers; the treaty's MRECL is not capped.", "sc_reneg"),
+    
     ("suspension", "demand.min_t[customer=X_TREI, period>=FY2027]", 0, "set", "Negotiated suspension: no TREI minimum from FY2027.", "sc_susp"),
     ("suspension", "demand.max_t[customer=X_TREI, period>=FY2027]", 0, "set", "Negotiated suspension: no MRECL goes to TREI from FY2027.", "sc_susp"),
     ("breach", "demand.shortfall_penalty[customer=X_TREI]", 5000, "set", "Treaty stays, but each tonne short costs a finite 5,000 USD breach cost.", "sc_breach"),
@@ -354,7 +386,7 @@ def main() -> None:
         write_sheet(wb, sheet, header + ["source"], table)
         all_sources += sources
         if sheet == "demand":  # export_caps sits between demand and scenarios; empty in the base case
-            write_sheet(wb, "export_caps", ["product", "period", "max_t"], [])
+            write_sheet(wb, "export_caps", ["product", "period", "max_t", "scope", "customer"], [])
     scen_rows = []
     for scenario, target, value, mode, description, key in SCENARIOS:
         kind, short, detail = CITES[key]

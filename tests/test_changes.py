@@ -343,7 +343,7 @@ def test_creating_a_product_cap_row(base):
     new = apply_changes(base, [Change("product_caps.max_t[plant=P_RED, product=Ce, "
                                       "period=FY2027]", 900)])
     assert new.params.cap_line_t["P_RED", "Ce", "FY2027"] == 900
-    assert new.params.cap_line_t["P_RED", "NdPr", "FY2027"] == 800
+    assert new.params.cap_line_t["P_RED", "NdPr", "FY2027"] == 600  # the base case's own row is kept
 
 
 def test_creating_a_demand_row_for_a_new_product(tiny3):
@@ -472,14 +472,15 @@ def test_renegotiated(applied, base):
     new, _ = applied["renegotiated"]
     assert treaty(new, "min_t") == dict.fromkeys(FY, 500)
     assert treaty(new, "max_t") == dict.fromkeys(FY, 1500)
-    assert new.params.export_cap_t == {("NdPr", t): 100 for t in FY}
-    assert base.params.export_cap_t == {}
+    # The cap counts only non-treaty exports: 500 t MRECL carry 120.5 t NdPr, above the 100 t.
+    assert new.params.export_cap_non_treaty_t == {("NdPr", t): 100 for t in FY}
+    assert new.params.export_cap_t == base.params.export_cap_t == {}
 
 
 def test_suspension_from_fy2027_only(applied, base):
     new, _ = applied["suspension"]
     assert treaty(new, "min_t") == {"FY2026": 1000, **dict.fromkeys(FY[1:], 0)}
-    assert treaty(new, "max_t") == {"FY2026": 2500, **dict.fromkeys(FY[1:], 0)}
+    assert treaty(new, "max_t") == {"FY2026": 2300, **dict.fromkeys(FY[1:], 0)}
     others = {k: v for k, v in new.params.min_t.items() if k[0] != "X_TREI"}
     assert others == {k: v for k, v in base.params.min_t.items() if k[0] != "X_TREI"}
 

@@ -319,12 +319,14 @@ def test_past_the_allowable_decrease_the_dual_no_longer_holds(base):
     assert moved.objective - base.objective < row["dual"] * step - 1e-3
 
 
-# Basic variables with a positive value and room both ways in their cost range.
+# Basic variables with a positive value and room both ways in their cost range. (Base case:
+# Midwest buys no NdPr in FY2026, the stock waits for FY2027's higher price, and Dy goes to the
+# strategic stock, not to spot; so FY2028 Midwest NdPr and FY2027 spot Gd are used.)
 COST_COLUMNS = [
     ("mine_t", "M_OSCOM, FY2026"),
-    ("sale_t", "D_MIDWEST, NdPr, FY2026"),
+    ("sale_t", "D_MIDWEST, NdPr, FY2028"),
     ("sale_t", "D_REPM, Sm, FY2026"),
-    ("sale_t", "X_SPOT, Dy, FY2027"),
+    ("sale_t", "X_SPOT, Gd, FY2027"),
 ]
 
 
@@ -344,8 +346,8 @@ def test_cost_change_inside_the_range_keeps_the_plan(base, variable, index):
 
 
 def test_cost_change_past_the_range_changes_the_plan(base):
-    row = var(base, "sale_t", "X_SPOT, Dy, FY2027")
-    j = col_number(base, "sale_t", "X_SPOT, Dy, FY2027")
+    row = var(base, "sale_t", "X_SPOT, Gd, FY2027")
+    j = col_number(base, "sale_t", "X_SPOT, Gd, FY2027")
     for step in (row["allowable_increase"] * 1.1, -row["allowable_decrease"] * 1.1):
         moved = resolve(with_cost(base.lp, j, step))
         assert not np.allclose(moved.x, base.solution.x, atol=1e-6), f"cost {step:+}"

@@ -89,7 +89,8 @@ def sixty() -> list[Scenario]:
     """60 scenarios: TREI minimum (20 values) x NdPr price (3). At 60,000 the NdPr price ties
     with D_STRAT's policy value, so those optima are not unique: the revenue/policy split
     then shows whether a row depends on which worker solved it or what it solved before."""
-    return grid([(TREI_MIN, "set", parse_values("0:2500:20", "--set")),
+    # The TREI minimum stops at the base case's maximum of 2,300 t (TREI's plant output).
+    return grid([(TREI_MIN, "set", parse_values("0:2300:20", "--set")),
                  (NDPR_PRICE, "set", [60000, 80000, 100000])])
 
 
@@ -165,7 +166,7 @@ HOT_PAIRS = {
                         Change("mines.status[mine=M_X4]", "approved")],
     "holding+terminal": [Change("products.holding_cost[product=NdPr]", 100),
                          Change("products.terminal_value[product=NdPr]", 70000)],
-    "min+penalty+default": [Change(TREI_MIN, 2500),
+    "min+penalty+default": [Change(TREI_MIN, 2300),
                             Change("demand.shortfall_penalty[customer=X_TREI]", 5000),
                             Change("settings.value[key=default_shortfall_penalty]", 10)],
 }
@@ -267,7 +268,7 @@ def test_sweep_kpis_equal_the_full_solve_summary(swept, full_solves, name):
 
 def test_sweep_kpis_with_a_shortfall(base, engine):
     # TREI minimum raised above what it can get at a low penalty: a shortfall is paid.
-    changes = [Change(TREI_MIN, 2500), Change("demand.shortfall_penalty[customer=X_TREI]", 500)]
+    changes = [Change(TREI_MIN, 2300), Change("demand.shortfall_penalty[customer=X_TREI]", 500)]
     row = run_scenarios(base, [Scenario("short", changes)], engine=engine).iloc[1]
     want = summary(optimizer.solve(apply_changes(base, changes), sensitivity=False))
     assert row["path"] == "hot"
@@ -292,7 +293,7 @@ def test_the_result_frame_columns(swept):
 def test_hot_resolves_take_a_small_fraction_of_the_cold_iterations(base, engine):
     """A minimum of 0 has no demand_min row (and no shortfall column), so that one scenario
     is rebuilt; every other value only moves the row's bound."""
-    frame = run_scenarios(base, trei_grid("0:2500:20"), engine=engine)
+    frame = run_scenarios(base, trei_grid("0:2300:20"), engine=engine)
     cold = frame.loc[0, "iterations"]  # the base row: a cold solve
     assert cold > 20
     assert list(frame["path"].iloc[1:]) == ["rebuilt"] + ["hot"] * 19
@@ -497,7 +498,7 @@ def sheets(path: Path) -> dict[str, pd.DataFrame]:
 
 def test_cli_sweep_one_dimension(capsys, tmp_path, base_copy):
     out = tmp_path / "trei.xlsx"
-    code, stdout, err = run(capsys, "sweep", base_copy, "--set", f"{TREI_MIN}=0:2500:3",
+    code, stdout, err = run(capsys, "sweep", base_copy, "--set", f"{TREI_MIN}=0:2300:3",
                             "-o", out)
     assert code == 0, err
     assert "[" not in err  # no progress bar when stderr is not a terminal
@@ -509,7 +510,7 @@ def test_cli_sweep_one_dimension(capsys, tmp_path, base_copy):
     results = book["results"]
     assert len(results) == 1 + 3
     assert results["scenario"].iloc[0] == "base"
-    assert list(results[TREI_MIN].iloc[1:]) == [0, 1250, 2500]
+    assert list(results[TREI_MIN].iloc[1:]) == [0, 1150, 2300]
     assert (results["status"] == "optimal").all()
     assert len(book["vs_base"]) == 4
     assert book["vs_base"]["objective_vs_base"].iloc[0] == 0
@@ -628,11 +629,11 @@ def test_cli_scenarios_unknown_name(capsys, tmp_path, base_copy):
 
 def test_readme_sweep_trei_minimum(capsys, tmp_path, base_copy):
     out = tmp_path / "trei-min.xlsx"
-    code, _, err = run(capsys, "sweep", base_copy, "--set", f"{TREI_MIN}=0:2500:11", "-o", out)
+    code, _, err = run(capsys, "sweep", base_copy, "--set", f"{TREI_MIN}=0:2300:11", "-o", out)
     assert code == 0, err
     results = sheets(out)["results"]
     assert len(results) == 12
-    assert list(results[TREI_MIN].iloc[1:]) == [250.0 * i for i in range(11)]
+    assert list(results[TREI_MIN].iloc[1:]) == [230.0 * i for i in range(11)]
     assert (results["status"] == "optimal").all()
     assert list(results["path"].iloc[1:]) == ["rebuilt"] + ["hot"] * 10  # min 0: no row
     objective = results["objective"].iloc[1:].to_numpy()
@@ -727,7 +728,7 @@ THREADED = textwrap.dedent("""
         inputs = optimizer.read_inputs(sys.argv[1])
         engine = SweepEngine(inputs)
         scenarios = grid([("demand.min_t[customer=X_TREI]", "set",
-                           parse_values("0:2500:40", "x")),
+                           parse_values("0:2300:40", "x")),
                           ("demand.price[product=NdPr, customer!=D_STRAT]", "scale",
                            [0.9, 1.1, 1.25])])
         one = run_scenarios(inputs, scenarios, engine=engine)

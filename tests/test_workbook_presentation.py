@@ -204,13 +204,15 @@ def test_units_in_headers_and_number_formats(book):
 
 
 def test_allocation_drops_only_lines_that_are_zero_in_every_period(result, book):
-    """Base case: D_LACE (Ce, La) and D_STRAT (NdPr) never get a tonne: 3 lines x 7 periods."""
+    """Base case: D_LACE (Ce, La) and D_STRAT (NdPr) never get a tonne, nor does the spot market
+    get Dy or Tb (the strategic stock values them above the spot price): 5 lines x 7 periods."""
     ws = book["allocation"]
-    assert ws.max_row - 1 == len(result.tables["allocation"]) - 3 * 7 == 91
+    assert ws.max_row - 1 == len(result.tables["allocation"]) - 5 * 7 == 98
     cols = header_index(ws)
     shown = {(r[cols["customer"]], r[cols["product"]]) for r in ws.iter_rows(min_row=2,
                                                                              values_only=True)}
     assert ("D_LACE", "Ce") not in shown and ("D_STRAT", "NdPr") not in shown
+    assert ("X_SPOT", "Dy") not in shown and ("D_STRAT", "Dy") in shown
     assert ("X_SPOT", "Y") in shown  # 0 t in some periods, sold in others: kept
 
 
