@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import optimizer
-    from optimizer.hedge import read_uncertainty
+    from optimizer.hedging import read_uncertainty
 
     inputs = optimizer.read_inputs(args.input)
     if args.decide_through:

@@ -27,9 +27,9 @@ _EXPORTS = {
     "Result": "optimizer.run",
     "write_results": "optimizer.writer",
     "sweep": "optimizer.sweeps",
-    "hedge": "optimizer.hedge",
-    "HedgeResult": "optimizer.hedge",
-    "write_hedge": "optimizer.hedge",
+    "hedge": "optimizer.hedging",
+    "HedgeResult": "optimizer.hedging",
+    "write_hedge": "optimizer.hedging",
     "frontier": "optimizer.frontiers",
     "FrontierResult": "optimizer.frontiers",
     "IrelError": "optimizer.errors",
@@ -43,7 +43,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:  # pragma: no cover
     from .errors import InfeasibleError, InputError, IrelError, SolverError
     from .frontiers import FrontierResult, frontier
-    from .hedge import HedgeResult, hedge, write_hedge
+    from .hedging import HedgeResult, hedge, write_hedge
     from .inputs import ModelInputs, read_inputs
     from .run import Result, solve
     from .sweeps import sweep

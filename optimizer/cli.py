@@ -209,7 +209,7 @@ def cmd_validate(args) -> int:
         except InputError as exc:
             text = str(exc)  # most messages already name the scenario and its row
             problems.append(text if f"scenario {name}" in text else f"scenario {name}: {text}")
-    from .hedge import uncertainty_problems
+    from .hedging import uncertainty_problems
 
     problems += [str(p) for p in uncertainty_problems(inputs)]  # the uncertainty sheet (hedge)
     if problems:
@@ -250,7 +250,7 @@ def cmd_frontier(args) -> int:
 
 def cmd_hedge(args) -> int:
     from . import read_inputs
-    from .hedge import hedge, mpi_rank, write_hedge
+    from .hedging import hedge, mpi_rank, write_hedge
 
     path = _input_path(args.input)
     out = Path(args.output) if args.output else default_output(path, suffix="hedge")

@@ -32,10 +32,8 @@ import contextlib
 import difflib
 import io
 import os
-import sys
 import tempfile
 import time
-import types
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -668,20 +666,6 @@ def _chart(wb, frame: pd.DataFrame, currency: str, bold) -> None:
     chart.set_size({"width": 760, "height": 380})
     ws.insert_chart(n + 3, 0, chart)
 
-
-class _CallableModule(types.ModuleType):
-    """``optimizer.hedge`` names both this module and its function :func:`hedge`.
-
-    Importing the submodule (``from optimizer.hedge import ...``) makes the package attribute
-    the module; calling the module runs the function, so ``optimizer.hedge(inputs)`` works
-    whichever of the two the attribute holds.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> HedgeResult:
-        return hedge(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = ["HedgeResult", "Uncertainty", "hedge", "write_hedge", "read_uncertainty",
            "uncertainty_problems", "mean_value_lp", "BASE"]
