@@ -256,7 +256,7 @@ SCENARIOS = [  # scenario, target, value, mode, description, cite
     ("renegotiated", "demand.max_t[customer=X_TREI]", 1500, "set", "Renegotiated treaty: TREI maximum cut to 1,500 t REO per year.", "sc_reneg"),
     ("renegotiated", "export_caps.max_t[product=NdPr, scope=non_treaty]", 100, "set",
      "Renegotiated treaty: at most 100 t NdPr a year to non-treaty export buyers; the treaty's MRECL is not capped.", "sc_reneg"),
-    
+
     ("suspension", "demand.min_t[customer=X_TREI, period>=FY2027]", 0, "set", "Negotiated suspension: no TREI minimum from FY2027.", "sc_susp"),
     ("suspension", "demand.max_t[customer=X_TREI, period>=FY2027]", 0, "set", "Negotiated suspension: no MRECL goes to TREI from FY2027.", "sc_susp"),
     ("breach", "demand.shortfall_penalty[customer=X_TREI]", 5000, "set", "Treaty stays, but each tonne short costs a finite 5,000 USD breach cost.", "sc_breach"),
