@@ -30,7 +30,7 @@ from .changes import Change, _matching_rows, _new_value, parse_path
 from .errors import InputError, Problem
 from .excel import ROW
 from .highs import INF, LpData
-from .inputs import ModelInputs, Params, derive_params, records_of
+from .inputs import ModelInputs, Params, derive_params, records_of, traced_reads
 from .model import (
     BALANCES,
     FAMILY,
@@ -271,6 +271,7 @@ class SweepEngine(BuiltModel):
         self.col_of = {key: j for j, key in enumerate(lp.col_keys)}
         self.row_of = {key: i for i, key in enumerate(lp.row_keys)}
         self.records = records_of(inputs.frames)
+        self.deriver_reads = traced_reads(self.records, inputs.settings, inputs.params)
         from .validate import _ref_sets
 
         self.refs = _ref_sets(inputs.frames)
@@ -324,7 +325,9 @@ class SweepEngine(BuiltModel):
         settings = self.inputs.settings
         if "settings" in sheets:
             settings = _read_settings(R["settings"])
-        P = derive_params(R, settings, base=self.inputs.params, changed=frozenset(sheets))
+        changed = {*sheets, *(f"{sheet}.{column}" for (sheet, _, column) in overlay)}
+        P = derive_params(R, settings, base=self.inputs.params, changed=frozenset(changed),
+                          reads=self.deriver_reads)
         if self.strict_override is not None:
             P = replace(P, strict=bool(self.strict_override))
         return P

@@ -195,11 +195,30 @@ class Deriver:
     """A function of some sheets (and settings) that returns some fields of :class:`Params`."""
 
     reads: tuple[str, ...]
+    """Sheets (``mines``) or single columns (``demand.price``) whose change re-runs it."""
     fn: Callable[[Records, Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
 
 
+# The sets of ids come from derivers of their own: what reads a set then depends on the id
+# columns only, not on every column of the sheet the set comes from.
+
+def _period_ids(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    """PERIODS in sheet order."""
+    return {"PERIODS": [r["period"] for r in R["periods"]]}
+
+
+def _mine_ids(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    return {"MINES": sorted(r["mine"] for r in R["mines"])}
+
+
+def _plant_ids(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+    """C and S: plants by stage."""
+    return {stage: sorted(r["plant"] for r in R["plants"] if r["stage"] == kind)
+            for stage, kind in (("CRACKING", "cracking"), ("SEPARATION", "separation"))}
+
+
 def _periods(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
-    """PERIODS in sheet order; years Y[t]; df[t] = 1/(1+r)^(years before t) unless overridden."""
+    """Years Y[t]; df[t] = 1/(1+r)^(years before t) unless periods.discount_factor is given."""
     rate = settings["discount_rate"]
     df: dict[str, float] = {}
     elapsed = 0.0
@@ -207,8 +226,7 @@ def _periods(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> d
         df[r["period"]] = (r["discount_factor"] if r["discount_factor"] is not None
                            else 1.0 / (1.0 + rate) ** elapsed)
         elapsed += r["years"]
-    return {"PERIODS": [r["period"] for r in R["periods"]],
-            "years": {r["period"]: r["years"] for r in R["periods"]}, "df": df}
+    return {"years": {r["period"]: r["years"] for r in R["periods"]}, "df": df}
 
 
 def _profile(R: Records) -> dict[tuple[str, str], float]:
@@ -229,7 +247,6 @@ def _mines(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dic
         return int(start is not None and order[t] >= order[start])
 
     return {
-        "MINES": sorted(mines),
         "avail": {(m, t): avail(r, t) for m, r in mines.items() for t in periods},
         "cap_mine_t": {(m, t): profile.get((m, t), r["capacity_t"]) for m, r in mines.items()
                        for t in periods},
@@ -240,12 +257,10 @@ def _mines(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dic
 
 
 def _plants(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
-    """C and S by stage; capC/capS[c,t] with capacity_profile overrides; rC, rS; unit costs."""
+    """capC/capS[c,t] with capacity_profile overrides; rC, rS; unit costs."""
     plants = {r["plant"]: r for r in R["plants"]}
     profile = _profile(R)
     return {
-        "CRACKING": sorted(p for p, r in plants.items() if r["stage"] == "cracking"),
-        "SEPARATION": sorted(p for p, r in plants.items() if r["stage"] == "separation"),
         "recovery": {c: r["recovery"] for c, r in plants.items()},
         "unit_cost": {c: r["unit_cost"] for c, r in plants.items()},
         "cap_plant_t": {(c, t): profile.get((c, t), r["capacity_t"]) for c, r in plants.items()
@@ -298,23 +313,26 @@ def _customers(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) ->
             "treaty": {k: bool(r["treaty"]) for k, r in rows.items()}}
 
 
+def _demand_rows(R: Records) -> dict[tuple[str, str, str], Mapping[str, Any]]:
+    return {(r["customer"], r["product"], r["period"]): r for r in R["demand"]}
+
+
 def _demand(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
-    """D (sorted by customer, product, period order) and min, max, price, pv, pen per row."""
+    """D: the demand rows, sorted by customer, product and period order."""
     order = {t: i for i, t in enumerate(D["PERIODS"])}
-    rows = {(r["customer"], r["product"], r["period"]): r for r in R["demand"]}
-    pen = settings["default_shortfall_penalty"]
+    return {"DEMAND": sorted(_demand_rows(R), key=lambda d: (d[0], d[1], order[d[2]]))}
 
-    def column(name: str, fallback: Any = None) -> dict:
-        return {d: (r[name] if r[name] is not None else fallback) for d, r in rows.items()}
 
-    return {
-        "DEMAND": sorted(rows, key=lambda d: (d[0], d[1], order[d[2]])),
-        "min_t": column("min_t", 0.0),
-        "max_t": {d: r["max_t"] for d, r in rows.items() if r["max_t"] is not None},
-        "price": column("price"),
-        "policy_value": column("policy_value", 0.0),
-        "shortfall_penalty": column("shortfall_penalty", pen),
-    }
+def _demand_column(name: str, fallback: Any = None, *, given_only: bool = False):
+    """A deriver of one demand column: blank -> ``fallback`` (or left out, ``given_only``)."""
+    def derive(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
+        rows = _demand_rows(R)
+        if given_only:
+            return {name: {d: r[name] for d, r in rows.items() if r[name] is not None}}
+        default = settings[fallback] if isinstance(fallback, str) else fallback
+        return {name: {d: (r[name] if r[name] is not None else default) for d, r in rows.items()}}
+    derive.__doc__ = f"demand.{name} per demand row"
+    return derive
 
 
 def _caps(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> dict[str, Any]:
@@ -377,33 +395,117 @@ def _settings(R: Records, settings: Mapping[str, Any], D: Mapping[str, Any]) -> 
 
 
 DERIVERS: tuple[Deriver, ...] = (
-    Deriver(("periods", "settings"), _periods),  # first: the others read PERIODS
+    Deriver(("periods.period",), _period_ids),  # the id sets first: the others read them
+    Deriver(("mines.mine",), _mine_ids),
+    Deriver(("plants.plant", "plants.stage"), _plant_ids),
+    Deriver(("periods", "settings"), _periods),
     Deriver(("mines", "capacity_profile", "periods"), _mines),
     Deriver(("plants", "capacity_profile", "periods"), _plants),
     Deriver(("routes", "mines", "plants"), _routes),
     Deriver(("composition", "mines"), _composition),
     Deriver(("products",), _products),
     Deriver(("customers",), _customers),
-    Deriver(("demand", "periods", "settings"), _demand),
+    # One deriver per demand column, so a sweep over prices never re-reads the minimums.
+    Deriver(("demand.customer", "demand.product", "periods"), _demand),
+    Deriver(("demand.min_t",), _demand_column("min_t", 0.0)),
+    Deriver(("demand.max_t",), _demand_column("max_t", given_only=True)),
+    Deriver(("demand.price",), _demand_column("price")),
+    Deriver(("demand.policy_value",), _demand_column("policy_value", 0.0)),
+    Deriver(("demand.shortfall_penalty", "settings"),
+            _demand_column("shortfall_penalty", "default_shortfall_penalty")),
     Deriver(("product_caps", "export_caps"), _caps),
-    Deriver(("reserves", "demand", "customers", "periods", "settings"), _reserves),
+    Deriver(("reserves", "demand.min_t", "customers", "periods", "settings"), _reserves),
     Deriver(("obligations", "obligation_products", "periods", "settings"), _obligations),
     Deriver(("settings",), _settings),
 )
 
 
 def derive_params(R: Records, settings: Mapping[str, Any], *, base: Params | None = None,
-                  changed: frozenset[str] | None = None) -> Params:
+                  changed: frozenset[str] | None = None,
+                  reads: Sequence[frozenset[str]] | None = None) -> Params:
     """The parameters of the model from typed rows.
 
-    With ``base`` and ``changed`` (sheet names), only the derivers that read a changed
-    sheet run; the other fields are taken from ``base``. Same functions, same result.
+    With ``base`` and ``changed`` (sheet names and ``sheet.column`` names), only the
+    derivers that read something changed run; the other fields are taken from ``base``.
+    Same functions, same result. ``reads`` (from :func:`traced_reads`) replaces the
+    declared reads of each deriver.
     """
     D: dict[str, Any] = {} if base is None else dict(base.__dict__)
-    for deriver in DERIVERS:
-        if changed is None or changed.intersection(deriver.reads):
+    for n, deriver in enumerate(DERIVERS):
+        wanted = deriver.reads if reads is None else reads[n]
+        if changed is None or changed.intersection(wanted):
             D.update(deriver.fn(R, settings, D))
     return Params(**D)
+
+
+class _Seen:
+    """Records which sheets and columns a deriver reads (see :func:`traced_reads`)."""
+
+    def __init__(self, R: Records, settings: Mapping[str, Any]):
+        self.read: set[str] = set()
+        self.R, self.settings = R, settings
+
+    def rows(self) -> Mapping[str, list]:
+        seen = self
+
+        class Rows(dict):
+            def __getitem__(self, sheet: str) -> list:
+                # Columns only: adding or removing rows goes the full path, never this one.
+                return [_SeenRecord(r, sheet, seen.read) for r in seen.R[sheet]]
+        return Rows()
+
+    def settings_view(self) -> Mapping[str, Any]:
+        seen = self
+
+        class Settings(dict):
+            def __getitem__(self, key: str) -> Any:
+                seen.read.add("settings")
+                return seen.settings[key]
+        return Settings()
+
+
+class _SeenDerived(dict):
+    """The parameters derived so far, recording which a deriver uses."""
+
+    def __init__(self, params: Params):
+        self.params, self.used = params, set()
+
+    def __getitem__(self, name: str) -> Any:
+        self.used.add(name)
+        return getattr(self.params, name)
+
+
+class _SeenRecord(dict):
+    __slots__ = ("_record", "_sheet", "_read")
+
+    def __init__(self, record: Mapping[str, Any], sheet: str, read: set[str]):
+        self._record, self._sheet, self._read = record, sheet, read
+
+    def __getitem__(self, column: str) -> Any:
+        self._read.add(f"{self._sheet}.{column}")
+        return self._record[column]
+
+
+def traced_reads(R: Records, settings: Mapping[str, Any], params: Params) -> list[frozenset[str]]:
+    """What each deriver actually reads on these rows: ``sheet.column`` names and
+    ``settings``, plus the reads of every deriver whose output it uses. A sweep re-runs a
+    deriver when any of them changed; the declared reads (:attr:`Deriver.reads`) must cover
+    them (a test says so).
+    """
+    made_by: dict[str, int] = {}
+    out: list[frozenset[str]] = []
+    for n, deriver in enumerate(DERIVERS):
+        seen = _Seen(R, settings)
+        derived = _SeenDerived(params)
+        produced = deriver.fn(seen.rows(), seen.settings_view(), derived)
+        read = set(seen.read)
+        for name in derived.used:  # what made the derived fields it used
+            if name in made_by:
+                read |= out[made_by[name]]
+        out.append(frozenset(read))
+        for name in produced:
+            made_by.setdefault(name, n)
+    return out
 
 
 def _derive_params(inputs: ModelInputs) -> Params:

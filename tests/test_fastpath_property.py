@@ -223,6 +223,19 @@ def _same(a, b, scale: float) -> bool:
     return abs(float(a) - float(b)) <= 1e-7 * max(1.0, abs(float(a)), abs(float(b)), scale)
 
 
+def _declared_reads_cover_traced(engine: SweepEngine) -> None:
+    """What each deriver reads is what it declares (ids excepted: changing an id rebuilds)."""
+    from optimizer.inputs import DERIVERS
+    from optimizer.schema import SHEET_BY_NAME
+
+    for deriver, traced in zip(DERIVERS, engine.deriver_reads):
+        for name in traced:
+            sheet, _, column = name.partition(".")
+            spec = SHEET_BY_NAME[sheet]
+            is_id = column in spec.keys or column == "period" or (sheet, column) in (("periods", "period"),)
+            assert sheet in deriver.reads or name in deriver.reads or is_id, (deriver.fn, name)
+
+
 def _same_lp(a, b) -> None:
     assert a.col_keys == b.col_keys and a.row_keys == b.row_keys
     assert (a.A != b.A).nnz == 0 and np.array_equal(a.c, b.c)
@@ -279,6 +292,7 @@ def test_sweep_rows_equal_full_solves(data):
                  for n in range(3)]
     engine = SweepEngine(inputs)
     _same_lp(assemble_lp(engine.P), engine.lp)  # the assembled LP is Pyomo's, number for number
+    _declared_reads_cover_traced(engine)
     for scenario in scenarios:
         described = [c.describe() for c in scenario.changes]
         try:
