@@ -750,6 +750,12 @@ def build_lp(inputs: ModelInputs | None, *, strict: bool | None = None, timings=
         built = time.perf_counter()
         lp = compile_lp(model)
         del model
+    if lp.A.nnz > 10**6:
+        # A Pyomo model is full of reference cycles: free it now, before HiGHS needs the
+        # memory, rather than whenever the collector next runs.
+        import gc
+
+        gc.collect()
     if timings is not None:
         timings.build, timings.compile = built - start, time.perf_counter() - built
     return lp
