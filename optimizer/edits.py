@@ -286,6 +286,7 @@ class SweepEngine(BuiltModel):
         self.var_index, var_cols = _group(lp.col_keys)
         self.var_cols = {name: np.asarray(var_cols.get(name, []), dtype=np.int64) for name in VARIABLE}
         self.fam_reads = {name: trace[name] for name in FAMILY}
+        self.families_of_var = _families_of_var(lp, self.var_cols)
         self.var_reads = {name: trace["variable " + name] for name in VARIABLE}
         self._base_terms: dict[str, list] = {}  # filled for families a scenario re-runs
         self.term_reads = [trace[f"objective {n}"] for n in range(len(OBJECTIVE))]
@@ -346,14 +347,25 @@ class SweepEngine(BuiltModel):
         edits = Edits(self, P)
         if not changed:
             return edits
+        # The scenario's LP may lack some of the base's columns and rows (a minimum set to 0
+        # has no row and no shortfall column): fixing such a column at 0 and freeing such a
+        # row gives exactly that LP. Anything it has that the base lacks needs a rebuild.
+        kept: dict[str, list[tuple]] = {}
         for v in VARIABLE_SPECS:
-            if self.var_reads[v.name] & changed and v.index(P) != self.var_index.get(v.name, []):
-                raise ShapeChange(f"the columns of {v.name}", P)
+            if self.var_reads[v.name] & changed:
+                new, base = v.index(P), self.var_index.get(v.name, [])
+                if new != base:
+                    gone = _dropped(base, new)
+                    if gone is None:
+                        raise ShapeChange(f"the columns of {v.name}", P)
+                    edits.removed_cols.update(int(self.var_cols[v.name][k]) for k in gone)
+                    kept[v.name] = new
+        touching = {f for name in kept for f in self.families_of_var[name]}
         sums = Sums(P, reuse=self.sums, changed=changed)
         for fam in FAMILY_SPECS:
-            if self.fam_reads[fam.name] & changed:
+            if self.fam_reads[fam.name] & changed or fam.name in touching:
                 self._family_edits(fam, P, sums, edits)
-        self._cost_edits(P, changed, edits)
+        self._cost_edits(P, changed, edits, kept)
         return edits
 
     def _family_terms(self, name: str) -> list:
@@ -364,28 +376,46 @@ class SweepEngine(BuiltModel):
 
     def _family_edits(self, fam, P: Params, sums: Sums, edits: Edits) -> None:
         rows = family_rows(fam, P, sums)
-        if [r[0] for r in rows] != self.fam_index.get(fam.name, []):
-            raise ShapeChange(f"the rows of {fam.name}", P)
-        if [r[1] for r in rows] != self._family_terms(fam.name):
+        base = self.fam_index.get(fam.name, [])
+        positions = self.fam_rows[fam.name]
+        terms = self._family_terms(fam.name)
+        new = [r[0] for r in rows]
+        if new != base:
+            gone = _dropped(base, new)
+            if gone is None:
+                raise ShapeChange(f"the rows of {fam.name}", P)
+            for k in gone:
+                edits.remove_row(int(positions[k]))
+            keep = [k for k in range(len(base)) if k not in set(gone)]
+            positions, terms = positions[keep], [terms[k] for k in keep]
+        if edits.removed_cols:  # the base's terms on columns the scenario has
+            col_of, removed = self.col_of, edits.removed_cols
+            terms = [[t for t in row if col_of[t[1]] not in removed] for row in terms]
+        if [r[1] for r in rows] != terms:
             raise ShapeChange(f"the coefficients of {fam.name}", P)
         rhs = np.fromiter((r[2] for r in rows), float, len(rows))
-        positions = self.fam_rows[fam.name]
         moved = np.flatnonzero(rhs != self.lp.rhs[positions])
         low = rhs if fam.sense in (">=", "=") else None
         up = rhs if fam.sense in ("<=", "=") else None
         for n in moved:
             edits.bound(int(positions[n]), None if low is None else low[n], None if up is None else up[n])
 
-    def _cost_edits(self, P: Params, changed: frozenset[str], edits: Edits) -> None:
+    def _cost_edits(self, P: Params, changed: frozenset[str], edits: Edits,
+                    kept: Mapping[str, list[tuple]]) -> None:
         parts = dict(self.base_kpi.parts)
         touched: list[np.ndarray] = []
         for term, reads in zip(OBJECTIVE, self.term_reads):
-            if reads & changed:
+            if reads & changed or term.var in kept:
                 cols = self.var_cols[term.var]
                 if term.part not in edits.changed_parts:
                     parts[term.part] = parts[term.part].copy()
                     edits.changed_parts.add(term.part)
-                parts[term.part][cols] = term_coefs(P, term, self.var_index.get(term.var, []))
+                if term.var in kept:  # removed columns weigh nothing; the rest as declared
+                    parts[term.part][cols] = 0.0
+                    cols = np.array([self.col_of[term.var, i] for i in kept[term.var]], dtype=np.int64)
+                    parts[term.part][cols] = term_coefs(P, term, kept[term.var])
+                else:
+                    parts[term.part][cols] = term_coefs(P, term, self.var_index.get(term.var, []))
                 touched.append(cols)
         if touched:
             cols = np.unique(np.concatenate(touched))
@@ -409,6 +439,32 @@ class SweepEngine(BuiltModel):
 
     def col(self, name: str, idx: tuple) -> int | None:
         return self.col_of.get((name, idx))
+
+
+def _families_of_var(lp: LpData, var_cols: Mapping[str, np.ndarray]) -> dict[str, set[str]]:
+    """The constraint families with a coefficient on each variable's columns."""
+    family_of_row = np.array([f for f, _ in lp.row_keys], dtype=object)
+    out = {}
+    for name, cols in var_cols.items():
+        if len(cols) and cols[-1] - cols[0] + 1 == len(cols):  # declaration order: contiguous
+            rows = lp.A.indices[lp.A.indptr[cols[0]]:lp.A.indptr[cols[-1] + 1]]
+        else:
+            rows = np.concatenate([lp.A.indices[lp.A.indptr[j]:lp.A.indptr[j + 1]] for j in cols]) \
+                if len(cols) else np.zeros(0, dtype=np.int64)
+        out[name] = set(family_of_row[np.unique(rows)]) if len(rows) else set()
+    return out
+
+
+def _dropped(base: Sequence, new: Sequence) -> list[int] | None:
+    """Positions of ``base`` missing from ``new``, if ``new`` is ``base`` with some items
+    left out (order kept); else None."""
+    gone, j = [], 0
+    for k, item in enumerate(base):
+        if j < len(new) and new[j] == item:
+            j += 1
+        else:
+            gone.append(k)
+    return gone if j == len(new) else None
 
 
 def _group(keys: list[tuple[str, tuple]]) -> tuple[dict[str, list[tuple]], dict[str, list[int]]]:
@@ -441,12 +497,20 @@ class Edits:
         self.params = params or engine.P
         self.rows: dict[int, tuple[float, float]] = {}
         self.costs: dict[int, float] = {}
+        self.removed_rows: set[int] = set()
+        """Rows the scenario's LP does not have: freed (no bounds) in the base LP."""
+        self.removed_cols: set[int] = set()
+        """Columns the scenario's LP does not have: fixed at 0 in the base LP."""
         self.changed_parts: set[str] = set()
         self.kpi: KpiWeights = engine.base_kpi
 
     @property
     def strict(self) -> bool:
         return self.params.strict
+
+    def remove_row(self, i: int) -> None:
+        self.removed_rows.add(i)
+        self.rows[i] = (-INF, INF)
 
     def bound(self, i: int, lower: float | None = None, upper: float | None = None) -> None:
         lp = self.engine.lp

@@ -101,7 +101,10 @@ class Worker:
             self.reset = False
             h.clearSolver()  # forget pricing weights and factors of earlier chunks
             h.setBasis(self.basis)
-        rows, costs = edits.rows, edits.costs
+        rows, costs, fixed = edits.rows, edits.costs, sorted(edits.removed_cols)
+        if fixed:  # columns the scenario's LP does not have
+            zeros = np.zeros(len(fixed))
+            h.changeColsBounds(len(fixed), np.asarray(fixed, dtype=np.int32), zeros, zeros)
         if rows:
             idx = np.fromiter(rows, dtype=np.int32, count=len(rows))
             bounds = np.array(list(rows.values()), dtype=float)
@@ -118,6 +121,9 @@ class Worker:
             h.changeRowsBounds(len(idx), idx, lp.row_lower[idx], lp.row_upper[idx])
         if costs:
             h.changeColsCost(len(idx_c), idx_c, lp.c[idx_c])
+        if fixed:
+            cols = np.asarray(fixed, dtype=np.int32)
+            h.changeColsBounds(len(fixed), cols, lp.col_lower[cols], lp.col_upper[cols])
         return row
 
     def _kpis(self, edits: Edits) -> dict[str, Any]:

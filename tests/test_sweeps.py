@@ -144,12 +144,15 @@ HOT = [
     ("settings.value[key=discount_rate]", 0.03, "set"),  # discounting moves costs only
     ("periods.years[period=FY2031]", 2, "set"),  # every per-year figure x 2 in FY2031
     ("customers.treaty[customer=X_TREI]", "no", "set"),  # KPIs only: no LP edit
-]
-# Changes that alter the model's structure: rebuilt from scratch.
-REBUILT = [
+    # rows and columns the scenario's LP lacks: freed rows, columns fixed at 0
     ("demand.max_t[customer=X_TREI, period>=FY2030]", None, "set"),  # a limit removed
     ("products.storage_capacity_t[product=HRE]", None, "set"),  # a limit removed
     ("settings.value[key=strict]", "true", "set"),  # no shortfall columns
+    ("demand.min_t[customer=X_TREI, period=FY2027]", 0, "set"),  # no row, no shortfall
+]
+# Changes that alter the model's structure: rebuilt from scratch.
+REBUILT = [
+
     ("export_caps.max_t[product=NdPr, period=FY2029]", 50, "set"),  # creates the row
     ("demand.max_t[customer=D_STRAT]", 100, "set"),  # blank limit becomes a number
     ("products.disposal_cost[product=NdPr]", 100, "set"),  # disposal switched on
@@ -291,14 +294,15 @@ def test_the_result_frame_columns(swept):
 
 
 def test_hot_resolves_take_a_small_fraction_of_the_cold_iterations(base, engine):
-    """A minimum of 0 has no demand_min row (and no shortfall column), so that one scenario
-    is rebuilt; every other value only moves the row's bound."""
+    """Every value moves the row's bound; a minimum of 0 frees the row and fixes its
+    shortfall column at 0 (the LP without them)."""
     frame = run_scenarios(base, trei_grid("0:2300:20"), engine=engine)
     cold = frame.loc[0, "iterations"]  # the base row: a cold solve
     assert cold > 20
-    assert list(frame["path"].iloc[1:]) == ["rebuilt"] + ["hot"] * 19
-    hot = frame["iterations"].iloc[2:]
-    assert hot.mean() <= 0.05 * cold, (hot.mean(), cold, list(hot))
+    assert (frame["path"].iloc[1:] == "hot").all()
+    hot = frame["iterations"].iloc[1:]
+    # the median: one scenario (min 0: the treaty no longer binds) may move the basis far
+    assert hot.median() <= 0.05 * cold and hot.mean() <= 0.1 * cold, (cold, list(hot))
 
 
 # ---------------------------------------------------------------- failure isolation
@@ -337,7 +341,7 @@ def test_a_min_max_pair_valid_only_together_is_accepted(base, engine):
     pair = Scenario("pair", [Change("demand.min_t[customer=X_TREI]", 0),
                              Change("demand.max_t[customer=X_TREI]", 0)])
     frame = run_scenarios(base, [pair], engine=engine)
-    assert frame.loc[1, "status"] == "optimal" and frame.loc[1, "path"] == "rebuilt"  # min 0: no row
+    assert frame.loc[1, "status"] == "optimal" and frame.loc[1, "path"] == "hot"
 
 
 def test_strict_infeasible_row_is_explained(isolated):
@@ -635,7 +639,7 @@ def test_readme_sweep_trei_minimum(capsys, tmp_path, base_copy):
     assert len(results) == 12
     assert list(results[TREI_MIN].iloc[1:]) == [230.0 * i for i in range(11)]
     assert (results["status"] == "optimal").all()
-    assert list(results["path"].iloc[1:]) == ["rebuilt"] + ["hot"] * 10  # min 0: no row
+    assert (results["path"].iloc[1:] == "hot").all()
     objective = results["objective"].iloc[1:].to_numpy()
     assert (objective[1:] <= objective[:-1] + 1e-6).all()  # a higher minimum never helps
 
@@ -690,8 +694,7 @@ def cluster():
 
 
 def test_dask_gives_the_same_rows_as_one_worker(base, engine, cluster):
-    scenarios = sixty() + [Scenario("rebuilt", [Change("settings.value[key=discount_rate]",
-                                                       0.05)])]
+    scenarios = sixty() + [Scenario("rebuilt", [Change("plants.recovery[plant=P_RED]", 0.9)])]
     one = run_scenarios(base, scenarios, engine=engine, workers=1)
     dask = run_scenarios(base, scenarios, engine=engine, dask_address=cluster.scheduler_address)
     assert set(dask["path"]) == {"base", "hot", "rebuilt"}
