@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 
 TREATY_PATH = "demand.min_t[customer=X_TREI]"
 PRICE_PATH = "demand.price[product=NdPr, customer!=D_STRAT]"
-CLI_ARGS = ["sweep", "inputs/base_case.xlsx", "--set", f"{TREATY_PATH}=0:2500:40",
+CLI_ARGS = ["sweep", "inputs/base_case.xlsx", "--set", f"{TREATY_PATH}=0:2300:40",
             "--scale", f"{PRICE_PATH}=0.7:1.3:25", "--workers", "2"]
 TARGETS = {"a": 3.0, "b": 2.5, "c": 10.0, "d": 1.7, "e": 4.0}
 GiB = 1024 ** 3
@@ -403,7 +403,7 @@ def cli_breakdown() -> dict:
     from optimizer.writer import write_comparison
 
     class A:
-        set = [f"{TREATY_PATH}=0:2500:40"]
+        set = [f"{TREATY_PATH}=0:2300:40"]
         scale = [f"{PRICE_PATH}=0.7:1.3:25"]
         zip = False
 

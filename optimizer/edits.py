@@ -176,8 +176,8 @@ def scenario_cells(engine: SweepEngine, changes: Sequence[Change], origin: str) 
         overlay.update(cells)
         changed_columns.add((cp.sheet, cp.column))
     problems = _min_max_problems(engine, overlay)
-    if problems:
-        raise InputError(problems, source=origin)
+    if problems:  # a blank-period row is one cell for every period it stands for: once
+        raise InputError(list(dict.fromkeys(problems)), source=origin)
     return overlay
 
 
