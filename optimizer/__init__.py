@@ -32,6 +32,17 @@ _EXPORTS = {
     "write_hedge": "optimizer.hedging",
     "frontier": "optimizer.frontiers",
     "FrontierResult": "optimizer.frontiers",
+    "Change": "optimizer.changes",
+    "apply_changes": "optimizer.changes",
+    "apply_scenario": "optimizer.changes",
+    "scenario_changes": "optimizer.changes",
+    "Scenario": "optimizer.sweeps",
+    "run_scenarios": "optimizer.sweeps",
+    "named_scenarios": "optimizer.sweeps",
+    "grid": "optimizer.sweeps",
+    "write_comparison": "optimizer.writer",
+    "write_template": "optimizer.template",
+    "explain_infeasible": "optimizer.explain",
     "IrelError": "optimizer.errors",
     "InputError": "optimizer.errors",
     "InfeasibleError": "optimizer.errors",
@@ -41,13 +52,16 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .changes import Change, apply_changes, apply_scenario, scenario_changes
     from .errors import InfeasibleError, InputError, IrelError, SolverError
+    from .explain import explain_infeasible
     from .frontiers import FrontierResult, frontier
     from .hedging import HedgeResult, hedge, write_hedge
     from .inputs import ModelInputs, read_inputs
     from .run import Result, solve
-    from .sweeps import sweep
-    from .writer import write_results
+    from .sweeps import Scenario, grid, named_scenarios, run_scenarios, sweep
+    from .template import write_template
+    from .writer import write_comparison, write_results
 
 
 def __getattr__(name: str):
