@@ -53,10 +53,51 @@ class Conflict:
     period: str | None
     rows: list[tuple[str, tuple]]
     sentence: str
+    body: str = ""
+    """The sentence without its period: conflicts with the same body have the same cause."""
+
+
+def when(inputs: ModelInputs, periods: list[str]) -> str:
+    """'In FY2026', 'In each of FY2026–FY2032' (consecutive) or 'In FY2026, FY2028 and FY2029'."""
+    order = {t: n for n, t in enumerate(inputs.params.PERIODS)}
+    span = sorted(set(periods), key=lambda t: order.get(t, -1))
+    if not span:
+        return ""
+    if len(span) == 1:
+        return f"In {span[0]}"
+    positions = [order.get(t, -1) for t in span]
+    if positions == list(range(positions[0], positions[0] + len(span))):
+        return f"In each of {span[0]}–{span[-1]}"
+    return f"In {_join(span)}"
+
+
+def group_by_cause(inputs: ModelInputs, items: list[tuple[list[str], str]]) -> list[tuple[list[str], str]]:
+    """(periods, text without period) pairs with the same text merged, their periods listed."""
+    merged: dict[str, list[str]] = {}
+    for periods, text in items:
+        merged.setdefault(text, []).extend(periods)
+    return [(periods, text) for text, periods in merged.items()]
+
+
+def _split_period(inputs: ModelInputs, note: str) -> tuple[list[str], str]:
+    """'In FY2026 the cap ...' -> (['FY2026'], 'the cap ...'); other notes as they are."""
+    for t in inputs.params.PERIODS:
+        for lead in (f"In {t} ", f"By {t} "):
+            if note.startswith(lead) and lead.startswith("In"):
+                return [t], note[len(lead):]
+    return [], note
+
+
+def _sentence(inputs: ModelInputs, periods: list[str], body: str) -> str:
+    lead = when(inputs, periods)
+    text = f"{lead} {body}" if lead else body
+    return text[0].upper() + text[1:]
 
 
 def _t(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:,.2f}".rstrip("0").rstrip(".")
+    """A figure as it decides the case: to 0.01 (120.5 t of NdPr is not 120 t)."""
+    text = f"{x:,.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def _loc(inputs: ModelInputs, sheet: str, key: tuple) -> str:
@@ -159,24 +200,23 @@ def _period_of(inputs: ModelInputs, idx: tuple) -> str | None:
     return next((i for i in reversed(idx) if i in periods), None)
 
 
-def conflict_sentence(inputs: ModelInputs, rows: list[tuple[str, tuple]],
-                      rhs: dict[tuple[str, tuple], float]) -> str:
-    """One plain sentence for one irreducible conflict."""
+def conflict_body(inputs: ModelInputs, rows: list[tuple[str, tuple]],
+                  rhs: dict[tuple[str, tuple], float]) -> tuple[list[str], str]:
+    """(periods, sentence without its period) for one irreducible conflict."""
     periods = [p for p in (_period_of(inputs, i) for _, i in rows) if p]
     order = {t: n for n, t in enumerate(inputs.params.PERIODS)}
-    when = ""
-    if periods:
-        span = sorted(set(periods), key=order.get)
-        when = f"In {span[0]}" if len(span) == 1 else f"Across {span[0]}–{span[-1]}"
     # The minimum that cannot be met leads the sentence; the limits it runs into follow.
     rows = sorted(rows, key=lambda r: (_relax_rank(r[0]), order.get(_period_of(inputs, r[1]), 0)))
     parts = [describe(inputs, f, i, rhs[f, i]) for f, i in rows]
-    lead = f"{when} " if when else ""
     if rows[0][0] in MINIMUMS and len(parts) > 1:
-        text = f"{lead}{parts[0]} cannot be met together with {_join(parts[1:])}."
-    else:
-        text = f"{lead}these cannot all hold: {_join(parts)}."
-    return text[0].upper() + text[1:]
+        return periods, f"{parts[0]} cannot be met together with {_join(parts[1:])}."
+    return periods, f"these cannot all hold: {_join(parts)}."
+
+
+def conflict_sentence(inputs: ModelInputs, rows: list[tuple[str, tuple]],
+                      rhs: dict[tuple[str, tuple], float]) -> str:
+    """One plain sentence for one irreducible conflict."""
+    return _sentence(inputs, *conflict_body(inputs, rows, rhs))
 
 
 def _join(parts: list[str]) -> str:
@@ -198,8 +238,9 @@ def find_conflicts(inputs: ModelInputs, lp: LpData, h) -> list[Conflict]:
             if status == highspy.HighsStatus.kError or not rows:
                 break
             keys = [lp.row_keys[i] for i in rows]
+            periods, body = conflict_body(inputs, keys, rhs)
             conflicts.append(Conflict(_period_of(inputs, keys[0][1]), keys,
-                                      conflict_sentence(inputs, keys, rhs)))
+                                      _sentence(inputs, periods, body), body))
             # Lift the softest member (the minimum before the limits it runs into).
             soft = min(rows, key=lambda i: _relax_rank(lp.row_keys[i][0]))
             lifted.append((soft, lp.row_lower[soft], lp.row_upper[soft]))
@@ -286,6 +327,53 @@ def hard_data_repair(lp: LpData, h) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["row", "family", "index", "change"])
 
 
+def side_repair(lp: LpData, movable: np.ndarray) -> pd.DataFrame | None:
+    """Smallest total change of the ``movable`` rows' right-hand sides that makes the LP
+    feasible, every other row (and every balance) kept hard; None if that cannot be done."""
+    import highspy
+
+    from .highs import new_highs
+
+    h = new_highs(lp)
+    penalty = np.where(movable & (lp.row_sense != 0), 1.0, -1.0)
+    # HiGHS leaves the model status unset here; the call's own status says if it worked.
+    if h.feasibilityRelaxation(-1.0, -1.0, -1.0, None, None, penalty) != highspy.HighsStatus.kOk:
+        return None
+    activity = np.asarray(h.getSolution().row_value)
+    rows = []
+    for i, (family, idx) in enumerate(lp.row_keys):
+        over, under = activity[i] - lp.row_upper[i], lp.row_lower[i] - activity[i]
+        if over > 1e-6 or under > 1e-6:
+            rows.append((i, family, idx, over if over > 1e-6 else -under))
+    return pd.DataFrame(rows, columns=["row", "family", "index", "change"])
+
+
+def either_side(inputs: ModelInputs, lp: LpData) -> list[tuple[str, list[tuple[list[str], str]]]]:
+    """The two ways out of a strict-mode conflict: lower minimums, or raise limits.
+
+    Each is the smallest change in tonnes on that side alone (a feasibility relaxation
+    with the other side hard), grouped into one line per cause with its periods.
+    """
+    from .model import FAMILY
+
+    rhs = rhs_by_row(lp)
+    family_of = np.array([f for f, _ in lp.row_keys], dtype=object)
+    is_min = np.isin(family_of, list(MINIMUMS))
+    is_limit = np.array([FAMILY[f].sense == "<=" if f in FAMILY else False for f in family_of])
+    out = []
+    for verb, movable in (("lower", is_min), ("raise", is_limit)):
+        relax = side_repair(lp, movable)
+        if relax is None or relax.empty:
+            continue
+        items = []
+        for r in relax.itertuples():
+            period = _period_of(inputs, r.index)
+            what = describe(inputs, r.family, r.index, rhs[r.family, r.index])
+            items.append(([period] if period else [], f"{verb} {what} by {_t(abs(r.change))} t"))
+        out.append((verb, group_by_cause(inputs, items)))
+    return out
+
+
 def domain_checks(inputs: ModelInputs) -> list[str]:
     """Pre-solve checks that name cells: supply vs minimums, treaty vs MRECL, caps vs treaty.
 
@@ -357,17 +445,24 @@ def explain_infeasible(inputs: ModelInputs, lp: LpData, h, *, strict: bool
                                           "with every minimum enforced (strict mode).")]
     records = []
     if conflicts:
+        # One sentence per distinct cause, with the periods it occurs in.
+        causes: dict[str, list[Conflict]] = {}
+        for conflict in conflicts:
+            causes.setdefault(conflict.body or conflict.sentence, []).append(conflict)
         lines.append("Conflicts:")
-        for n, conflict in enumerate(conflicts, 1):
-            lines.append(f"  {n}. {conflict.sentence}")
-            for family, idx in conflict.rows:
-                records.append({"section": "conflict", "item": n, "period": conflict.period,
-                                "text": conflict.sentence, "family": family,
-                                "index": ", ".join(idx),
-                                "detail": describe(inputs, family, idx, rhs[family, idx])})
+        for n, (body, group) in enumerate(causes.items(), 1):
+            periods = [p for c in group for p in ([c.period] if c.period else [])]
+            sentence = _sentence(inputs, periods, body) if group[0].body else group[0].sentence
+            lines.append(f"  {n}. {sentence}")
+            for conflict in group:
+                for family, idx in conflict.rows:
+                    records.append({"section": "conflict", "item": n, "period": conflict.period,
+                                    "text": sentence, "family": family, "index": ", ".join(idx),
+                                    "detail": describe(inputs, family, idx, rhs[family, idx])})
     if not hard and not repair.empty:
         total = float(repair["penalty_cost"].sum())
         lines.append("Cheapest repair (elastic re-solve; treaty minimums relaxed last):")
+        texts: list[tuple[list[str], str]] = []
         for r in repair.itertuples():
             text = (f"give up {_t(r.give_up_t)} t of "
                     f"{describe(inputs, r.family, tuple(r.index.split(', ')), r.required_t)} in "
@@ -376,10 +471,15 @@ def explain_infeasible(inputs: ModelInputs, lp: LpData, h, *, strict: bool
                     f"give up {_t(r.give_up_t)} t of the {_t(r.required_t)} t "
                     f"{'treaty ' if r.treaty else ''}minimum of {r.product} for {r.customer} in "
                     f"{r.period} ({r.source}) at {_t(r.penalty_per_t)} per t = {_t(r.penalty_cost)}")
-            lines.append(f"  - {text}")
+            texts.append(([r.period], text))
             records.append({"section": "repair", "item": r.Index + 1, "period": r.period,
                             "text": text, "family": r.family, "index": r.index,
                             "detail": f"{r.give_up_t}"})
+        # the same repair in several periods is one line listing them
+        merged = group_by_cause(inputs, [(p, t.replace(f" in {p[0]}", "", 1)) for p, t in texts])
+        for periods, text in merged:
+            lines.append(f"  - {_sentence(inputs, periods, text + ' each')}" if len(periods) > 1
+                         else f"  - {next(t for p, t in texts if p == periods)}")
         lines.append(f"  Total penalty {_t(total)}; objective of the repaired plan "
                      f"{_t(objective)}.")
     elif hard:
@@ -393,12 +493,23 @@ def explain_infeasible(inputs: ModelInputs, lp: LpData, h, *, strict: bool
                             "period": _period_of(inputs, r.index), "text": text,
                             "family": r.family, "index": ", ".join(r.index),
                             "detail": f"{r.change}"})
+    for verb, items in either_side(inputs, lp) if strict and conflicts else ():
+        title = ("Either lower the minimums (the least tonnage that would do):" if verb == "lower"
+                 else "Or raise the limits instead (the least tonnage that would do):")
+        lines.append(title)
+        for periods, text in items:
+            sentence = _sentence(inputs, periods, text)
+            lines.append(f"  - {sentence}")
+            records.append({"section": f"repair: {verb}", "item": None,
+                            "period": ", ".join(periods), "text": sentence, "family": "",
+                            "index": "", "detail": ""})
     if checks:
         lines.append("Pre-solve checks:")
         for note in checks:
-            lines.append(f"  - {note}")
             records.append({"section": "check", "item": None, "period": None, "text": note,
                             "family": "", "index": "", "detail": ""})
+        for periods, text in group_by_cause(inputs, [_split_period(inputs, n) for n in checks]):
+            lines.append(f"  - {_sentence(inputs, periods, text)}")
     table = pd.DataFrame(records, columns=["section", "item", "period", "text", "family",
                                            "index", "detail"])
     return "\n".join(lines), {"infeasibility": table}

@@ -77,34 +77,45 @@ def test_conserve_ndpr_is_infeasible_in_strict_mode(conserve):
     assert summary["explanation"] == conserve.explanation
 
 
-def test_conserve_ndpr_one_conflict_sentence_per_period(conserve):
+def test_conserve_ndpr_one_sentence_for_one_cause_with_its_periods(conserve):
+    """The same conflict in all seven years is one sentence listing them, not seven."""
     sentences = section(conserve.explanation, "Conflicts:")
-    assert len(sentences) == 7
-    for period, sentence in zip(PERIODS, sentences):
-        assert sentence.startswith(f"In {period} "), sentence
-        for words in ("X_TREI", "demand row", "MRECL", "NdPr export cap of 0 t", "export_caps"):
-            assert words in sentence, f"{words!r} missing from: {sentence}"
-        # The treaty minimum leads and states the NdPr it carries (SPEC §6 example).
-        assert "the treaty minimum for X_TREI (demand row 2: 1,000 t MRECL, which contains " \
-               "241 t NdPr) cannot be met together with the NdPr export cap of 0 t" in sentence
-    # The table carries the same conflicts, row by row: the minimum and the cap.
+    assert len(sentences) == 1
+    sentence = sentences[0]
+    assert sentence.startswith(f"In each of {PERIODS[0]}–{PERIODS[-1]} "), sentence
+    for words in ("X_TREI", "demand row", "MRECL", "NdPr export cap of 0 t", "export_caps"):
+        assert words in sentence, f"{words!r} missing from: {sentence}"
+    # The treaty minimum leads and states the NdPr it carries.
+    assert "the treaty minimum for X_TREI (demand row 2: 1,000 t MRECL, which contains " \
+           "241 t NdPr) cannot be met together with the NdPr export cap of 0 t" in sentence
+    # The table still lists each period's rows: the minimum and the cap, under the one cause.
     conflicts = table_section(conserve, "conflict")
-    assert sorted(set(conflicts["item"])) == list(range(1, 8))
-    for n, period in enumerate(PERIODS, 1):
-        rows = conflicts[conflicts["item"] == n]
-        assert set(rows["period"]) == {period}
+    assert set(conflicts["item"]) == {1}
+    assert set(conflicts["period"]) == set(PERIODS)
+    for period in PERIODS:
+        rows = conflicts[conflicts["period"] == period]
         assert set(zip(rows["family"], rows["index"])) == {
             ("demand_min", f"X_TREI, MRECL, {period}"), ("export_cap", f"NdPr, {period}")}
-        assert set(rows["text"]) == {sentences[n - 1]}
+    assert set(conflicts["text"]) == {sentence}
+
+
+def test_conserve_ndpr_repairs_on_either_side_with_exact_tonnes(conserve):
+    """Either give up the 1,000 t minimum, or raise the 0 t cap by the 241 t of NdPr the
+    minimum carries (1,000 t REO x 0.241 NdPr share): both sides, each one line."""
+    lower = section(conserve.explanation, "Either lower the minimums (the least tonnage that would do):")
+    raise_ = section(conserve.explanation, "Or raise the limits instead (the least tonnage that would do):")
+    assert lower == [f"In each of {PERIODS[0]}–{PERIODS[-1]} lower the treaty minimum for X_TREI "
+                     "(demand row 2: 1,000 t MRECL, which contains 241 t NdPr) by 1,000 t"]
+    assert len(raise_) == 1 and raise_[0].endswith("raise the NdPr export cap of 0 t (export_caps, "
+                                                   "a row added by the scenario) by 241 t")
 
 
 def test_conserve_ndpr_cheapest_repair_gives_up_the_treaty_minimum(conserve):
     repairs = section(conserve.explanation,
                       "Cheapest repair (elastic re-solve; treaty minimums relaxed last):")
-    assert len(repairs) == 7
-    for period, text in zip(PERIODS, repairs):
-        assert text.startswith(f"give up 1,000 t of the 1,000 t treaty minimum of MRECL for "
-                               f"X_TREI in {period} (demand row 2) at 1,000,000 per t")
+    # the same repair in all seven years: one line listing them
+    assert repairs == [f"In each of {PERIODS[0]}–{PERIODS[-1]} give up 1,000 t of the 1,000 t treaty "
+                       "minimum of MRECL for X_TREI (demand row 2) at 1,000,000 per t = 1,000,000,000 each"]
     table = table_section(conserve, "repair")
     assert list(table["item"]) == list(range(1, 8))
     assert list(table["family"]) == ["demand_min"] * 7
@@ -117,10 +128,12 @@ def test_conserve_ndpr_infeasibility_table_and_workbook(conserve, tmp_path):
     table = conserve.tables["infeasibility"]
     assert list(table.columns) == ["section", "item", "period", "text", "family", "index",
                                    "detail"]
-    assert list(dict.fromkeys(table["section"])) == ["conflict", "repair", "check"]
+    assert list(dict.fromkeys(table["section"])) == ["conflict", "repair", "repair: lower",
+                                                     "repair: raise", "check"]
     checks = table_section(conserve, "check")
-    assert len(checks) == 7
-    assert list(checks["text"]) == section(conserve.explanation, "Pre-solve checks:")
+    assert len(checks) == 7  # the table keeps one row per period; the text says it once
+    assert section(conserve.explanation, "Pre-solve checks:") == [
+        f"In each of {PERIODS[0]}–{PERIODS[-1]} " + checks["text"].iloc[0].split(" ", 2)[2]]
 
     out = optimizer.write_results(conserve, tmp_path / "conserve.xlsx")
     assert Path(out).exists()
