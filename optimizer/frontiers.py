@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InfeasibleError, InputError, OutputError, SolverError
+from .errors import InfeasibleError, InputError, SolverError
 from .highs import INF, LpData, LpSolution, new_highs, run_highs
 from .inputs import ModelInputs
 
@@ -309,16 +307,10 @@ def format_table(result: FrontierResult) -> str:
 
 
 def _cell(value):
-    """An xlsxwriter-safe value: NaN/None -> blank, ±inf -> ±1E+30 as Excel Solver writes it."""
-    if value is None:
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, float) and math.isinf(value):
-        return math.copysign(1e30, value)
-    return value
+    """An xlsxwriter-safe value, as the result workbook writes it."""
+    from .writer import _cell_value
+
+    return _cell_value(value)
 
 
 def _run_info(result: FrontierResult) -> list[tuple[str, object]]:
@@ -337,34 +329,11 @@ def _run_info(result: FrontierResult) -> list[tuple[str, object]]:
 
 def write_frontier(result: FrontierResult, path: str | Path) -> Path:
     """Write the ``frontier`` sheet with its chart and ``run_info``, atomically."""
-    path = Path(path)
+    from .writer import _atomic_write
+
     inputs = result.inputs
-    if inputs is not None and inputs.path and Path(inputs.path).resolve() == path.resolve():
-        raise OutputError(f"refusing to overwrite the input workbook {path}; choose another "
-                          "output path with -o")
-    if path.suffix.lower() != ".xlsx":
-        raise OutputError(f"output file must end in .xlsx, got {path}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create folder {path.parent}: {exc.strerror}") from None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        _write_xlsx(result, tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it normal rights
-        os.replace(tmp, path)
-    except PermissionError:
-        raise OutputError(f"cannot write {path}: permission denied. Is it open in Excel? "
-                          "Close it, or choose another path with -o") from None
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    protect = [inputs.path] if inputs is not None and inputs.path else []
+    return _atomic_write(path, lambda tmp: _write_xlsx(result, tmp), protect=protect)
 
 
 def _write_xlsx(result: FrontierResult, filename: str) -> None:

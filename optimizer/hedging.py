@@ -31,8 +31,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import io
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InfeasibleError, InputError, OutputError, Problem, SolverError
+from .errors import InfeasibleError, InputError, Problem, SolverError
 from .excel import ROW
 from .highs import INF, LpData, LpSolution, compile_lp, new_highs, run_highs
 from .inputs import ModelInputs
@@ -563,69 +561,45 @@ def _run_info(result: HedgeResult) -> pd.DataFrame:
 # --- the workbook ---------------------------------------------------------------------------------
 
 def _cell(value: Any) -> Any:
-    if value is None:
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float):
-        if np.isnan(value):
-            return None
-        if np.isinf(value):
-            return 1e30 if value > 0 else -1e30
-    return value
+    """An xlsxwriter-safe value, as the result workbook writes it."""
+    from .writer import _cell_value
+
+    return _cell_value(value)
 
 
 def write_hedge(result: HedgeResult, path: str | Path) -> Path:
     """Write the hedge workbook atomically (temporary file, then rename), with a native chart."""
+    from .writer import _atomic_write
+
+    inputs = result.inputs
+    protect = [inputs.path] if inputs is not None and inputs.path else []
+    return _atomic_write(path, lambda tmp: _write_hedge_xlsx(result, tmp), protect=protect)
+
+
+def _write_hedge_xlsx(result: HedgeResult, tmp: str) -> None:
     import xlsxwriter
 
-    path = Path(path)
     inputs = result.inputs
-    if inputs is not None and inputs.path and Path(inputs.path).resolve() == path.resolve():
-        raise OutputError(f"refusing to overwrite the input workbook {path}; choose another "
-                          "output path with -o")
-    if path.suffix.lower() != ".xlsx":
-        raise OutputError(f"output file must end in .xlsx, got {path}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create folder {path.parent}: {exc.strerror}") from None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        wb = xlsxwriter.Workbook(tmp)
-        bold = wb.add_format({"bold": True})
-        money = wb.add_format({"num_format": "#,##0"})
-        for name, frame in result.tables.items():
-            ws = wb.add_worksheet(name[:31])
-            for j, column in enumerate(frame.columns):
-                ws.write(0, j, str(column), bold)
-                width = max([len(str(column)), *(len(str(v)) for v in frame.iloc[:100, j])], default=8)
-                ws.set_column(j, j, min(60, width + 2))
-            for i, record in enumerate(frame.itertuples(index=False, name=None), start=1):
-                for j, value in enumerate(record):
-                    value = _cell(value)
-                    if isinstance(value, float) and abs(value) >= 1000:
-                        ws.write_number(i, j, value, money)
-                    elif value is not None:
-                        ws.write(i, j, value)
-            ws.freeze_panes(1, 0)
-            if name == "hedge_scenarios":
-                _chart(wb, frame, inputs.settings["currency"] if inputs is not None else "", bold)
-        wb.close()
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it normal rights
-        os.replace(tmp, path)
-    except PermissionError:
-        raise OutputError(f"cannot write {path}: permission denied. Is it open in Excel? "
-                          "Close it, or choose another path with -o") from None
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    wb = xlsxwriter.Workbook(tmp)
+    bold = wb.add_format({"bold": True})
+    money = wb.add_format({"num_format": "#,##0"})
+    for name, frame in result.tables.items():
+        ws = wb.add_worksheet(name[:31])
+        for j, column in enumerate(frame.columns):
+            ws.write(0, j, str(column), bold)
+            width = max([len(str(column)), *(len(str(v)) for v in frame.iloc[:100, j])], default=8)
+            ws.set_column(j, j, min(60, width + 2))
+        for i, record in enumerate(frame.itertuples(index=False, name=None), start=1):
+            for j, value in enumerate(record):
+                value = _cell(value)
+                if isinstance(value, float) and abs(value) >= 1000:
+                    ws.write_number(i, j, value, money)
+                elif value is not None:
+                    ws.write(i, j, value)
+        ws.freeze_panes(1, 0)
+        if name == "hedge_scenarios":
+            _chart(wb, frame, inputs.settings["currency"] if inputs is not None else "", bold)
+    wb.close()
 
 
 REGRETS = (("regret_hedged", "hedged plan"), ("regret_base_plan", "base plan"),
