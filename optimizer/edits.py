@@ -41,7 +41,7 @@ from .model import (
     VARIABLE_SPECS,
     Sums,
     Tracer,
-    build_lp,
+    assemble_lp,
     family_rows,
     model_params,
     term_coefs,
@@ -253,8 +253,6 @@ class BuiltModel:
     @classmethod
     def from_params(cls, P: Params) -> BuiltModel:
         """The LP of a scenario's parameters, assembled from the declarations."""
-        from .model import assemble_lp
-
         return cls(P, assemble_lp(P))
 
 
@@ -266,7 +264,10 @@ class SweepEngine(BuiltModel):
         self.strict_override = strict
         P = model_params(inputs, strict)
         trace: dict[str, frozenset[str]] = {}
-        super().__init__(P, build_lp(inputs, strict=strict, trace=trace), trace)
+        # The LP is assembled straight from the declarations: the very LP Pyomo compiles
+        # (tests/test_fastpath_property.py holds them equal on every random workbook),
+        # without the Pyomo import and build that would dominate a sweep's fixed cost.
+        super().__init__(P, assemble_lp(P, trace), trace)
         lp = self.lp
         self.col_of = {key: j for j, key in enumerate(lp.col_keys)}
         self.row_of = {key: i for i, key in enumerate(lp.row_keys)}

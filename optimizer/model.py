@@ -679,25 +679,31 @@ def build_model(inputs: ModelInputs | None, *, strict: bool | None = None,
     return m
 
 
-def assemble_lp(P: Params):
+def assemble_lp(P: Params, trace: dict[str, frozenset[str]] | None = None):
     """The LP of ``P`` assembled straight from the declarations, without Pyomo.
 
     Same rows, columns, order and numbers as :func:`build_lp` compiles through Pyomo (a
-    property test holds the two equal); a sweep uses it for scenarios whose LP differs from
-    the base, where a Pyomo build would cost more than the solve.
+    property test holds the two equal). Sweeps use it, for the base LP and for scenarios
+    whose LP differs from the base: there the Pyomo import and build would cost more than
+    the solves. ``trace`` records what each declaration read, as in :func:`build_model`.
     """
     import numpy as np
 
     from .highs import INF, LpData, _import_scipy_sparse
 
-    indexes = {v.name: v.index(P) for v in VARIABLE_SPECS}
+    indexes = {}
+    for v in VARIABLE_SPECS:
+        tracer = Tracer(P) if trace is not None else None
+        indexes[v.name] = v.index(tracer or P)
+        if trace is not None:
+            trace["variable " + v.name] = frozenset(tracer.read)
     col_keys = [(name, i) for name in VARIABLES for i in indexes[name]]
     col_of = {key: j for j, key in enumerate(col_keys)}
     data, cols, starts, row_keys, low, up, sense = [], [], [0], [], [], [], []
     sums = Sums(P)
     for fam in FAMILY_SPECS:
         mark = {"<=": 1, ">=": -1, "=": 0}[fam.sense]
-        for idx, terms, rhs in family_rows(fam, P, sums):
+        for idx, terms, rhs in family_rows(fam, P, sums, trace):
             merged: dict[int, float] = {}
             for coef, key in terms:  # as the compiler does: repeated columns add up
                 j = col_of[key]
@@ -712,7 +718,7 @@ def assemble_lp(P: Params):
             low.append(rhs if mark <= 0 else -INF)
             up.append(rhs if mark >= 0 else INF)
     c = np.zeros(len(col_keys))
-    for key, coef in objective_coefs(P, indexes).items():
+    for key, coef in objective_coefs(P, indexes, trace).items():
         c[col_of[key]] = coef
     sparse = _import_scipy_sparse()
     A = sparse.csr_array((np.asarray(data, float), np.asarray(cols, np.int64), np.asarray(starts, np.int64)),

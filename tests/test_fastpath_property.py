@@ -25,7 +25,7 @@ import optimizer
 from optimizer.changes import Change, apply_changes
 from optimizer.edits import StructuralChange, check_cells, resolve_cells
 from optimizer.errors import InputError
-from optimizer.model import assemble_lp
+from optimizer.model import build_lp
 from optimizer.sweeps import Scenario, SweepEngine, run_scenarios
 
 # --- random workbooks ---------------------------------------------------------------------
@@ -295,7 +295,8 @@ def test_sweep_rows_equal_full_solves(data):
                                                        unique_by=lambda c: c.path.split("[")[0])))
                  for n in range(3)]
     engine = SweepEngine(inputs)
-    _same_lp(assemble_lp(engine.P), engine.lp)  # the assembled LP is Pyomo's, number for number
+    # The sweep works on the assembled LP: it must be Pyomo's compiled LP, number for number.
+    _same_lp(engine.lp, build_lp(inputs))
     _declared_reads_cover_traced(engine)
     for scenario in scenarios:
         described = [c.describe() for c in scenario.changes]
