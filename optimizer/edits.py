@@ -77,6 +77,16 @@ def cell_value(col: Column, value: Any) -> Any:
 
 # --- resolving changes to cells -----------------------------------------------------------
 
+def _match_in_order(engine: SweepEngine, change: Change, changed_columns: set[tuple[str, str]]):
+    """(path, rows) of a change of a scenario; StructuralChange if it would create rows or
+    its filter reads a column an earlier change of the scenario modifies."""
+    cp, hits = engine.match(change)
+    if not hits or any((cp.sheet, f.column) in changed_columns for f in cp.filters):
+        raise StructuralChange(change.path)
+    changed_columns.add((cp.sheet, cp.column))
+    return cp, hits
+
+
 def resolve_cells(engine: SweepEngine, changes: Sequence[Change]) -> dict[tuple, Any]:
     """{(sheet, row position, column): new value} for changes that match existing rows.
 
@@ -87,15 +97,12 @@ def resolve_cells(engine: SweepEngine, changes: Sequence[Change]) -> dict[tuple,
     overlay: dict[tuple, Any] = {}
     changed_columns: set[tuple[str, str]] = set()
     for change in changes:
-        cp, hits = engine.match(change)
-        if not hits or any((cp.sheet, f.column) in changed_columns for f in cp.filters):
-            raise StructuralChange(change.path)
+        cp, hits = _match_in_order(engine, change, changed_columns)
         records = engine.records[cp.sheet]
         for i in hits:
             key = (cp.sheet, i, cp.column)
             old = overlay.get(key, records[i][cp.column])
             overlay[key] = _new_value(old, change, cp)
-        changed_columns.add((cp.sheet, cp.column))
     return overlay
 
 
@@ -163,9 +170,7 @@ def scenario_cells(engine: SweepEngine, changes: Sequence[Change], origin: str) 
     overlay: dict[tuple, Any] = {}
     changed_columns: set[tuple[str, str]] = set()
     for change in changes:
-        cp, hits = engine.match(change)
-        if not hits or any((cp.sheet, f.column) in changed_columns for f in cp.filters):
-            raise StructuralChange(change.path)
+        _match_in_order(engine, change, changed_columns)
         key = (change.path, repr(change.value), change.mode)
         cells = engine.typed_cells.get(key)
         if cells is None:
@@ -174,7 +179,6 @@ def scenario_cells(engine: SweepEngine, changes: Sequence[Change], origin: str) 
         if not overlay.keys().isdisjoint(cells):
             return check_cells(engine, resolve_cells(engine, changes), origin)
         overlay.update(cells)
-        changed_columns.add((cp.sheet, cp.column))
     problems = _min_max_problems(engine, overlay)
     if problems:  # a blank-period row is one cell for every period it stands for: once
         raise InputError(list(dict.fromkeys(problems)), source=origin)

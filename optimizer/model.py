@@ -110,39 +110,21 @@ VARIABLES: tuple[str, ...] = tuple(VARIABLE)
 
 # --- adjacency: which variables touch which row, built once per Params ---------------------
 
-def _crack_by_mine(P) -> dict:
-    out = defaultdict(list)
-    for (m, c, t) in VARIABLE["crack_t"].index(P):
-        out[m, t].append((c, ("crack_t", (m, c, t))))
-    return out
+def _by(var: str, row: Callable[[tuple], tuple], item: Callable[[tuple], Any]) -> Callable[[Any], dict]:
+    """Adjacency of one variable: row key -> [item(index)] over the variable's index."""
+    def build(P) -> dict:
+        out = defaultdict(list)
+        for i in VARIABLE[var].index(P):
+            out[row(i)].append(item(i))
+        return out
+    return build
 
 
-def _crack_by_plant(P) -> dict:
-    out = defaultdict(list)
-    for (m, c, t) in VARIABLE["crack_t"].index(P):
-        out[c, t].append((m, ("crack_t", (m, c, t))))
-    return out
-
-
-def _mixed_by_mine(P) -> dict:
-    out = defaultdict(list)
-    for (m, k, t) in VARIABLE["mixed_sale_t"].index(P):
-        out[m, t].append(("mixed_sale_t", (m, k, t)))
-    return out
-
-
-def _mixed_by_customer(P) -> dict:
-    out = defaultdict(list)
-    for (m, k, t) in VARIABLE["mixed_sale_t"].index(P):
-        out[k, t].append((m, ("mixed_sale_t", (m, k, t))))
-    return out
-
-
-def _sales_by_product(P) -> dict:
-    out = defaultdict(list)
-    for (k, p, t) in VARIABLE["sale_t"].index(P):
-        out[p, t].append((k, ("sale_t", (k, p, t))))
-    return out
+_crack_by_mine = _by("crack_t", lambda i: (i[0], i[2]), lambda i: (i[1], ("crack_t", i)))
+_crack_by_plant = _by("crack_t", lambda i: (i[1], i[2]), lambda i: (i[0], ("crack_t", i)))
+_mixed_by_mine = _by("mixed_sale_t", lambda i: (i[0], i[2]), lambda i: ("mixed_sale_t", i))
+_mixed_by_customer = _by("mixed_sale_t", lambda i: (i[1], i[2]), lambda i: (i[0], ("mixed_sale_t", i)))
+_sales_by_product = _by("sale_t", lambda i: (i[1], i[2]), lambda i: (i[0], ("sale_t", i)))
 
 
 def _output_by_plant(P) -> dict:
