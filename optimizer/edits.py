@@ -19,8 +19,8 @@ scenario it
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from .changes import Change, _matching_rows, _new_value, parse_path
 from .errors import InputError, Problem
 from .excel import ROW
 from .highs import INF, LpData
-from .inputs import ModelInputs, Params, derive_params, records_of, traced_reads
+from .inputs import DERIVERS, ModelInputs, Params, derive_params, records_of, traced_reads
 from .model import (
     BALANCES,
     FAMILY,
@@ -276,7 +276,15 @@ class SweepEngine(BuiltModel):
         self.col_of = {key: j for j, key in enumerate(lp.col_keys)}
         self.row_of = {key: i for i, key in enumerate(lp.row_keys)}
         self.records = records_of(inputs.frames)
-        self.deriver_reads = traced_reads(self.records, inputs.settings, inputs.params)
+        made_by: dict[str, int] = {}
+        self.deriver_reads = traced_reads(self.records, inputs.settings, inputs.params, made_by)
+        # What a deriver's output can depend on: its declared reads (every path through it)
+        # and its traced ones (which include the reads of the derivers it builds on).
+        self.deriver_tokens = [frozenset(d.reads) | r for d, r in zip(DERIVERS, self.deriver_reads)]
+        self.field_tokens = {name: self.deriver_tokens[n] for name, n in made_by.items()}
+        self._tokens: dict[frozenset[str], frozenset[str]] = {}
+        self.memo_limit = max(8, min(256, MEMO_CELLS // max(len(lp.col_keys), 1)))
+        self._memo: dict[tuple, dict[frozenset[str], dict]] = {}
         from .validate import _ref_sets
 
         self.refs = _ref_sets(inputs.frames)
@@ -314,6 +322,10 @@ class SweepEngine(BuiltModel):
         Key columns (ids, periods) are left to the rebuild, which re-validates the whole
         workbook (blank-period expansion, references, uniqueness).
         """
+        return self._derive(overlay, _Cells(overlay))[0]
+
+    def _derive(self, overlay: Mapping[tuple, Any], cells: _Cells) -> tuple[Params, frozenset[str]]:
+        """The scenario's parameters, and the fields whose value differs from the base's."""
         sheets: dict[str, dict[int, dict[str, Any]]] = {}
         for (sheet, i, column), value in overlay.items():
             spec = SHEET_BY_NAME[sheet]
@@ -322,56 +334,125 @@ class SweepEngine(BuiltModel):
                 # ids and periods re-expand the sheets; shares are checked sheet-wide
                 raise StructuralChange(f"{sheet}.{column}: validated and rebuilt whole")
             sheets.setdefault(sheet, {}).setdefault(i, {})[column] = value
-        R = dict(self.records)
-        for sheet, cells in sheets.items():
-            rows = list(R[sheet])
-            for i, new in cells.items():
-                rows[i] = {**rows[i], **new}
-            R[sheet] = rows
-        settings = self.inputs.settings
-        if "settings" in sheets:
-            settings = _read_settings(R["settings"])
-        changed = {*sheets, *(f"{sheet}.{column}" for (sheet, _, column) in overlay)}
-        P = derive_params(R, settings, base=self.inputs.params, changed=frozenset(changed),
-                          reads=self.deriver_reads)
-        if self.strict_override is not None:
-            P = replace(P, strict=bool(self.strict_override))
-        return P
+        # The changed rows are made only if a deriver has to run (not for a memo hit).
+        R = _Lazy(lambda: _patched(self.records, sheets))
+        settings = _Lazy(lambda: _read_settings(R["settings"])) if "settings" in sheets \
+            else self.inputs.settings
+        changed: set[str] = set()
+
+        def run(n: int, deriver, D: Mapping[str, Any]) -> Mapping[str, Any]:
+            def compute():
+                out = deriver.fn(R, settings, D)
+                if "strict" in out and self.strict_override is not None:
+                    out = {**out, "strict": bool(self.strict_override)}
+                moved = frozenset(f for f, v in out.items()
+                                  if v is not getattr(self.P, f) and v != getattr(self.P, f))
+                return (out, moved), self.deriver_tokens[n]
+            out, moved = self._remember(("deriver", n), cells, compute)
+            changed.update(moved)
+            return out
+
+        P = derive_params(R, settings, base=self.P, changed=cells.tokens,
+                          reads=self.deriver_reads, run=run)
+        return P, frozenset(changed)
 
     def changed_fields(self, P: Params) -> frozenset[str]:
         base = self.P
         return frozenset(f for f in PARAM_FIELDS
                          if getattr(P, f) is not getattr(base, f) and getattr(P, f) != getattr(base, f))
 
+    # --- the memo ---------------------------------------------------------------------------
+    def _tokens_of(self, fields: frozenset[str]) -> frozenset[str]:
+        """The input columns (and ``settings``) that Params fields are derived from."""
+        hit = self._tokens.get(fields)
+        if hit is None:
+            hit = self._tokens[fields] = frozenset().union(
+                *(self.field_tokens.get(f, ()) for f in fields))
+        return hit
+
+    def _remember(self, what: tuple, cells: _Cells, compute: Callable[[], tuple[Any, frozenset[str]]],
+                  extra: Hashable = ()) -> Any:
+        """``compute()`` gives (value, the input columns its run read); the value is reused for
+        any scenario whose changed cells in exactly those columns are the same.
+
+        A deterministic function given the same inputs on everything it read takes the same
+        path, reads the same and returns the same; inputs it did not read cannot matter.
+        """
+        if not cells.hashable:
+            return compute()[0]
+        groups = self._memo.setdefault(what, {})
+        for tokens, table in groups.items():
+            hit = table.get((cells.key(tokens), extra), _MISS)
+            if hit is not _MISS:
+                return hit
+        value, tokens = compute()
+        table = groups.setdefault(tokens, {})
+        if len(table) >= self.memo_limit:  # oldest first: a grid revisits its recent values
+            del table[next(iter(table))]
+        table[cells.key(tokens), extra] = value
+        return value
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (Dask, spawn) without the memo: each worker keeps its own."""
+        state = dict(self.__dict__)
+        state["_memo"], state["_tokens"] = {}, {}
+        return state
+
     # --- edits ------------------------------------------------------------------------------
     def edits(self, overlay: Mapping[tuple, Any]) -> Edits:
         """LP edits for a typed cell overlay. Raises StructuralChange when bounds and costs
-        will not do."""
-        P = self.params(overlay)
-        changed = self.changed_fields(P)
+        will not do.
+
+        Each declaration's part of the edits is remembered by the cells it read
+        (:meth:`_remember`): a grid sweep re-runs a declaration once per value of the
+        axes it depends on, not once per scenario.
+        """
+        cells = _Cells(overlay)
+        P, changed = self._derive(overlay, cells)
         edits = Edits(self, P)
         if not changed:
             return edits
         # The scenario's LP may lack some of the base's columns and rows (a minimum set to 0
         # has no row and no shortfall column): fixing such a column at 0 and freeing such a
         # row gives exactly that LP. Anything it has that the base lacks needs a rebuild.
-        kept: dict[str, list[tuple]] = {}
+        kept: dict[str, tuple[list[tuple], tuple[int, ...]]] = {}
         for v in VARIABLE_SPECS:
             if self.var_reads[v.name] & changed:
-                new, base = v.index(P), self.var_index.get(v.name, [])
-                if new != base:
-                    gone = _dropped(base, new)
-                    if gone is None:
-                        raise ShapeChange(f"the columns of {v.name}", P)
+                new, gone = self._remember(("variable", v.name), cells,
+                                           lambda v=v: self._variable(v, P))
+                if gone is None:
+                    raise ShapeChange(f"the columns of {v.name}", P)
+                if gone:
                     edits.removed_cols.update(int(self.var_cols[v.name][k]) for k in gone)
-                    kept[v.name] = new
+                    kept[v.name] = new, gone
         touching = {f for name in kept for f in self.families_of_var[name]}
-        sums = Sums(P, reuse=self.sums, changed=changed)
+        removed = frozenset(edits.removed_cols)
+        sums: list[Sums] = []  # made on the first family the memo does not hold
+
+        def scenario_sums() -> Sums:
+            if not sums:
+                sums.append(Sums(P, reuse=self.sums, changed=changed))
+            return sums[0]
+
         for fam in FAMILY_SPECS:
             if self.fam_reads[fam.name] & changed or fam.name in touching:
-                self._family_edits(fam, P, sums, edits)
-        self._cost_edits(P, changed, edits, kept)
+                bounds, gone_rows = self._remember(
+                    ("family", fam.name), cells,
+                    lambda fam=fam: self._family(fam, P, scenario_sums(), removed), removed)
+                if bounds is None:
+                    raise ShapeChange(f"the {gone_rows} of {fam.name}", P)
+                for i in gone_rows:
+                    edits.remove_row(i)
+                edits.rows.update(bounds)
+        self._cost_edits(P, changed, edits, kept, cells)
         return edits
+
+    def _variable(self, v, P: Params) -> tuple[tuple[list[tuple], tuple[int, ...] | None], frozenset[str]]:
+        """((the scenario's index, positions of base columns it lacks or None), tokens read)."""
+        new, reads = traced(v.index, P)
+        base = self.var_index.get(v.name, [])
+        gone = () if new == base else _dropped(base, new)
+        return (new, None if gone is None else tuple(gone)), self._tokens_of(reads)
 
     def _family_terms(self, name: str) -> list:
         if name not in self._base_terms:
@@ -379,49 +460,65 @@ class SweepEngine(BuiltModel):
             self._base_terms[name] = [r[1] for r in family_rows(fam, self.P, self.sums)]
         return self._base_terms[name]
 
-    def _family_edits(self, fam, P: Params, sums: Sums, edits: Edits) -> None:
-        rows = family_rows(fam, P, sums)
+    def _family(self, fam, P: Params, sums: Sums, removed: frozenset[int]) -> tuple[Any, frozenset[str]]:
+        """(({row: (lower, upper)} of moved rows, rows the scenario lacks), tokens read);
+        (None, what differs) when the family's rows or coefficients are not the base's."""
+        trace: dict[str, frozenset[str]] = {}
+        rows = family_rows(fam, P, sums, trace)
+        tokens = self._tokens_of(trace[fam.name])
         base = self.fam_index.get(fam.name, [])
         positions = self.fam_rows[fam.name]
         terms = self._family_terms(fam.name)
         new = [r[0] for r in rows]
+        gone_rows: tuple[int, ...] = ()
         if new != base:
             gone = _dropped(base, new)
             if gone is None:
-                raise ShapeChange(f"the rows of {fam.name}", P)
-            for k in gone:
-                edits.remove_row(int(positions[k]))
+                return (None, "rows"), tokens
+            gone_rows = tuple(int(positions[k]) for k in gone)
             keep = [k for k in range(len(base)) if k not in set(gone)]
             positions, terms = positions[keep], [terms[k] for k in keep]
-        if edits.removed_cols:  # the base's terms on columns the scenario has
-            col_of, removed = self.col_of, edits.removed_cols
+        if removed:  # the base's terms on columns the scenario has
+            col_of = self.col_of
             terms = [[t for t in row if col_of[t[1]] not in removed] for row in terms]
         if [r[1] for r in rows] != terms:
-            raise ShapeChange(f"the coefficients of {fam.name}", P)
+            return (None, "coefficients"), tokens
         rhs = np.fromiter((r[2] for r in rows), float, len(rows))
-        moved = np.flatnonzero(rhs != self.lp.rhs[positions])
-        low = rhs if fam.sense in (">=", "=") else None
-        up = rhs if fam.sense in ("<=", "=") else None
-        for n in moved:
-            edits.bound(int(positions[n]), None if low is None else low[n], None if up is None else up[n])
+        lp = self.lp
+        bounds = {}
+        for n in np.flatnonzero(rhs != lp.rhs[positions]):
+            i = int(positions[n])
+            bounds[i] = (rhs[n] if fam.sense in (">=", "=") else lp.row_lower[i],
+                         rhs[n] if fam.sense in ("<=", "=") else lp.row_upper[i])
+        return (bounds, gone_rows), tokens
+
+    def _term(self, term, P: Params, index: list[tuple]) -> tuple[np.ndarray, frozenset[str]]:
+        coefs, reads = traced(term_coefs, P, term, index)
+        return np.asarray(coefs, dtype=float), self._tokens_of(reads)
 
     def _cost_edits(self, P: Params, changed: frozenset[str], edits: Edits,
-                    kept: Mapping[str, list[tuple]]) -> None:
+                    kept: Mapping[str, tuple[list[tuple], tuple[int, ...]]], cells: _Cells) -> None:
+        """Objective parts (as :func:`report.part_vectors` sums them), cost edits, KPI weights."""
         parts = dict(self.base_kpi.parts)
         touched: list[np.ndarray] = []
-        for term, reads in zip(OBJECTIVE, self.term_reads):
-            if reads & changed or term.var in kept:
-                cols = self.var_cols[term.var]
-                if term.part not in edits.changed_parts:
-                    parts[term.part] = parts[term.part].copy()
-                    edits.changed_parts.add(term.part)
-                if term.var in kept:  # removed columns weigh nothing; the rest as declared
-                    parts[term.part][cols] = 0.0
-                    cols = np.array([self.col_of[term.var, i] for i in kept[term.var]], dtype=np.int64)
-                    parts[term.part][cols] = term_coefs(P, term, kept[term.var])
-                else:
-                    parts[term.part][cols] = term_coefs(P, term, self.var_index.get(term.var, []))
-                touched.append(cols)
+        groups = {(t.part, t.var) for t, reads in zip(OBJECTIVE, self.term_reads)
+                  if reads & changed or t.var in kept}
+        for part, var in sorted(groups):
+            index, gone = kept.get(var, (self.var_index.get(var, []), ()))
+            cols = self.var_cols[var]
+            if part not in edits.changed_parts:
+                parts[part] = parts[part].copy()
+                edits.changed_parts.add(part)
+            vector = parts[part]
+            vector[cols] = 0.0  # removed columns weigh nothing; the rest as declared
+            if gone:
+                cols = np.array([self.col_of[var, i] for i in index], dtype=np.int64)
+            for n, term in enumerate(OBJECTIVE):
+                if (term.part, term.var) == (part, var):
+                    vector[cols] += self._remember(("objective", n), cells,
+                                                   lambda term=term, index=index: self._term(term, P, index),
+                                                   gone)
+            touched.append(self.var_cols[var])
         if touched:
             cols = np.unique(np.concatenate(touched))
             c = np.zeros(len(cols))
@@ -432,11 +529,15 @@ class SweepEngine(BuiltModel):
                 edits.costs[int(cols[n])] = float(c[n])
         ndpr = self.base_kpi.ndpr_all, self.base_kpi.ndpr_domestic
         if self.kpi_reads["ndpr"] & changed:
-            ndpr = _ndpr_weights(P, self.lp.col_keys)
+            ndpr = self._remember(("kpi", "ndpr"), cells, lambda: self._kpi(_ndpr_weights, P, self.lp.col_keys))
         treaty = self.base_kpi.treaty_cols, self.base_kpi.treaty_min
         if self.kpi_reads["treaty"] & changed:
-            treaty = _treaty(P, self.cols_of_demand)
+            treaty = self._remember(("kpi", "treaty"), cells, lambda: self._kpi(_treaty, P, self.cols_of_demand))
         edits.kpi = KpiWeights(parts, ndpr[0], ndpr[1], treaty[0], treaty[1])
+
+    def _kpi(self, fn: Callable[..., Any], P: Params, *args: Any) -> tuple[Any, frozenset[str]]:
+        value, reads = traced(fn, P, *args)
+        return value, self._tokens_of(reads)
 
     # helpers
     def row(self, family: str, idx: tuple) -> int | None:
@@ -444,6 +545,75 @@ class SweepEngine(BuiltModel):
 
     def col(self, name: str, idx: tuple) -> int | None:
         return self.col_of.get((name, idx))
+
+
+MEMO_CELLS = 5_000_000
+"""The memo keeps at most this many LP columns' worth of outputs per declaration (at least
+8, at most 256 entries): plenty for a grid's values, bounded on a large model."""
+_MISS = object()
+
+
+class _Cells:
+    """A scenario's changed cells by sheet and by ``sheet.column``: what memo keys are made of."""
+
+    __slots__ = ("tokens", "hashable", "_by", "_frozen")
+
+    def __init__(self, overlay: Mapping[tuple, Any]):
+        by: dict[str, list] = {}
+        for item in overlay.items():
+            sheet, _, column = item[0]
+            by.setdefault(sheet, []).append(item)
+            by.setdefault(f"{sheet}.{column}", []).append(item)
+        self.tokens = frozenset(by)
+        self._by, self._frozen = by, {}
+        try:
+            hash(tuple(overlay.values()))
+            self.hashable = True
+        except TypeError:  # a value no key can hold: nothing is remembered
+            self.hashable = False
+
+    def key(self, tokens: frozenset[str]) -> frozenset:
+        """The changed cells in these columns (or sheets), as a hashable key."""
+        out = []
+        for t in tokens & self.tokens:
+            cells = self._frozen.get(t)
+            if cells is None:
+                cells = self._frozen[t] = frozenset(self._by[t])
+            out.append((t, cells))
+        return frozenset(out)
+
+
+class _Lazy(Mapping):
+    """A mapping made on first use."""
+
+    def __init__(self, make: Callable[[], Mapping]):
+        self._make, self._value = make, None
+
+    def _get(self) -> Mapping:
+        if self._value is None:
+            self._value = self._make()
+        return self._value
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+def _patched(records: Mapping[str, list], sheets: Mapping[str, Mapping[int, Mapping[str, Any]]]
+             ) -> dict[str, list]:
+    """The records with the changed cells written in (the base's rows are not touched)."""
+    R = dict(records)
+    for sheet, cells in sheets.items():
+        rows = list(R[sheet])
+        for i, new in cells.items():
+            rows[i] = {**rows[i], **new}
+        R[sheet] = rows
+    return R
 
 
 def _families_of_var(lp: LpData, var_cols: Mapping[str, np.ndarray]) -> dict[str, set[str]]:

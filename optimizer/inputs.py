@@ -422,19 +422,22 @@ DERIVERS: tuple[Deriver, ...] = (
 
 def derive_params(R: Records, settings: Mapping[str, Any], *, base: Params | None = None,
                   changed: frozenset[str] | None = None,
-                  reads: Sequence[frozenset[str]] | None = None) -> Params:
+                  reads: Sequence[frozenset[str]] | None = None,
+                  run: Callable[[int, Deriver, Mapping[str, Any]], Mapping[str, Any]] | None = None,
+                  ) -> Params:
     """The parameters of the model from typed rows.
 
     With ``base`` and ``changed`` (sheet names and ``sheet.column`` names), only the
     derivers that read something changed run; the other fields are taken from ``base``.
     Same functions, same result. ``reads`` (from :func:`traced_reads`) replaces the
-    declared reads of each deriver.
+    declared reads of each deriver. ``run(n, deriver, D)``, if given, stands in for
+    ``deriver.fn(R, settings, D)`` (a sweep's memo of deriver outputs).
     """
     D: dict[str, Any] = {} if base is None else dict(base.__dict__)
     for n, deriver in enumerate(DERIVERS):
         wanted = deriver.reads if reads is None else reads[n]
         if changed is None or changed.intersection(wanted):
-            D.update(deriver.fn(R, settings, D))
+            D.update(deriver.fn(R, settings, D) if run is None else run(n, deriver, D))
     return Params(**D)
 
 
@@ -486,25 +489,29 @@ class _SeenRecord(dict):
         return self._record[column]
 
 
-def traced_reads(R: Records, settings: Mapping[str, Any], params: Params) -> list[frozenset[str]]:
+def traced_reads(R: Records, settings: Mapping[str, Any], params: Params,
+                 produced: dict[str, int] | None = None) -> list[frozenset[str]]:
     """What each deriver actually reads on these rows: ``sheet.column`` names and
     ``settings``, plus the reads of every deriver whose output it uses. A sweep re-runs a
     deriver when any of them changed; the declared reads (:attr:`Deriver.reads`) must cover
-    them (a test says so).
+    them (a test says so). ``produced``, if given, is filled with the deriver (position in
+    :data:`DERIVERS`) that makes each field.
     """
     made_by: dict[str, int] = {}
     out: list[frozenset[str]] = []
     for n, deriver in enumerate(DERIVERS):
         seen = _Seen(R, settings)
         derived = _SeenDerived(params)
-        produced = deriver.fn(seen.rows(), seen.settings_view(), derived)
+        made = deriver.fn(seen.rows(), seen.settings_view(), derived)
         read = set(seen.read)
         for name in derived.used:  # what made the derived fields it used
             if name in made_by:
                 read |= out[made_by[name]]
         out.append(frozenset(read))
-        for name in produced:
+        for name in made:
             made_by.setdefault(name, n)
+    if produced is not None:
+        produced.update(made_by)
     return out
 
 

@@ -25,6 +25,7 @@ import optimizer
 from optimizer import sweeps
 from optimizer.changes import Change, apply_changes, scenario_names
 from optimizer.cli import main
+from optimizer.edits import scenario_cells
 from optimizer.errors import InputError
 from optimizer.sweeps import (
     Scenario,
@@ -385,6 +386,34 @@ def test_two_workers_give_identical_rows(base, engine):
     assert len(one) == len(two) == 61
     assert (one["status"] == "optimal").all()
     pd.testing.assert_frame_equal(rounded(one), rounded(two))
+
+
+def test_the_memo_changes_no_number_and_is_keyed_by_the_cells_read(base):
+    """A grid re-runs each declaration once per value of the axes it reads: on a 6 x 4 grid
+    of the treaty minimum and the NdPr price, the minimum's family holds 6 outputs and the
+    revenue term 4. Every edit equals the edit a fresh engine (empty memo) makes, and the
+    objectives equal solving each scenario on its own engine."""
+    import pickle
+
+    axes = [(TREI_MIN, "set", [0, 500, 900, 1400, 2000, 2300]),
+            (NDPR_PRICE, "scale", [0.7, 0.9, 1.1, 1.3])]
+    scenarios = grid(axes)
+    warm = SweepEngine(base)
+    frame = run_scenarios(base, scenarios, engine=warm)
+    for scenario in scenarios:
+        cells = scenario_cells(warm, scenario.changes, scenario.name)
+        mine, fresh = warm.edits(cells), SweepEngine(base).edits(cells)
+        assert (mine.rows, mine.costs, mine.removed_rows, mine.removed_cols) == \
+            (fresh.rows, fresh.costs, fresh.removed_rows, fresh.removed_cols), scenario.label
+        for part, vector in fresh.kpi.parts.items():
+            assert (mine.kpi.parts[part] == vector).all(), (scenario.label, part)
+    alone = pd.concat([run_scenarios(base, [s], engine=SweepEngine(base)).iloc[1:] for s in scenarios])
+    # objectives only: where optima tie, another start may pick another optimal vertex
+    assert list(frame["status"].iloc[1:]) == list(alone["status"])
+    assert frame["objective"].iloc[1:].tolist() == pytest.approx(alone["objective"].tolist(), rel=1e-9)
+    sizes = {what[1]: sum(len(t) for t in groups.values()) for what, groups in warm._memo.items()}
+    assert sizes["demand_min"] == 6 and sizes[0] == 4, sizes  # objective term 0: revenue on sales
+    assert pickle.loads(pickle.dumps(warm))._memo == {}  # workers build their own
 
 
 def test_library_sweep_function(base):
