@@ -1,7 +1,5 @@
 """`python -m optimizer` is the same as `irel-alloc`."""
 
-import sys
+from .cli import entry
 
-from .cli import main
-
-sys.exit(main())
+entry()

@@ -8,13 +8,23 @@ Parses arguments, calls the library, prints a short report and maps errors to ex
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NoReturn
 
 from .errors import InputError, IrelError
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 2, 3, 4
+EXIT_BROKEN_PIPE = 141
+"""What a shell reports for a command whose output pipe closed (``irel-alloc … | head``)."""
+GC_THRESHOLD = (100_000, 20, 20)
+"""The cyclic collector's thresholds for a command: importing pandas and writing a workbook
+make millions of objects and almost no cycles, so frequent young collections only cost time
+(about 0.15 s of a 1.5 s sweep). Cycles are still collected, 140 times less often."""
 REPO = Path(__file__).resolve().parents[1]
 BASE_CASE = REPO / "inputs" / "base_case.xlsx"
 
@@ -372,5 +382,27 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def entry() -> NoReturn:
+    """The ``irel-alloc`` command (and ``python -m optimizer``): :func:`main`, then exit.
+
+    When main returns, the command's files are written and closed. Exit handlers run, then
+    the process ends without Python's teardown, which would free every object of pandas,
+    openpyxl and the model one by one (about 0.1 s per command). Under mpi4py
+    (``python -m mpi4py -m optimizer hedge``) the normal exit finalizes MPI.
+    """
+    gc.set_threshold(*GC_THRESHOLD)
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader of our output went away: stop quietly, like cat
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_BROKEN_PIPE
+    if "mpi4py" in sys.modules:  # pragma: no cover - exercised by tests/test_hedge.py's MPI run
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

@@ -671,7 +671,7 @@ def assemble_lp(P: Params, trace: dict[str, frozenset[str]] | None = None):
     """
     import numpy as np
 
-    from .highs import INF, LpData, _import_scipy_sparse
+    from .highs import INF, LpData
 
     indexes = {}
     for v in VARIABLE_SPECS:
@@ -702,18 +702,31 @@ def assemble_lp(P: Params, trace: dict[str, frozenset[str]] | None = None):
     c = np.zeros(len(col_keys))
     for key, coef in objective_coefs(P, indexes, trace).items():
         c[col_of[key]] = coef
-    sparse = _import_scipy_sparse()
-    A = sparse.csr_array((np.asarray(data, float), np.asarray(cols, np.int64), np.asarray(starts, np.int64)),
-                         shape=(len(row_keys), len(col_keys))).tocsc()
-    A.sort_indices()
-    used = (np.diff(A.indptr) > 0) | (c != 0)  # the compiler drops columns that appear nowhere
-    if not used.all():
-        A, c = A[:, used], c[used]
-        col_keys = [k for k, keep in zip(col_keys, used) if keep]
+    A, c, col_keys = _columns(np.asarray(data, float), np.asarray(cols, np.int64),
+                              np.diff(np.asarray(starts, np.int64)), c, col_keys)
     n = len(col_keys)
     return LpData(A=A, c=c, row_lower=np.asarray(low, float), row_upper=np.asarray(up, float),
                   row_sense=np.asarray(sense, np.int8), col_lower=np.zeros(n), col_upper=np.full(n, INF),
                   col_keys=col_keys, row_keys=row_keys)
+
+
+def _columns(data, cols, row_lengths, c, col_keys):
+    """Rows' terms -> (compressed columns, c, column keys) with rows in order in each column,
+    and without the columns that appear nowhere (as the compiler drops them)."""
+    import numpy as np
+
+    from .highs import Csc
+
+    rows = np.repeat(np.arange(len(row_lengths)), row_lengths)
+    order = np.lexsort((rows, cols))  # by column, then row
+    counts = np.bincount(cols, minlength=len(col_keys))
+    used = (counts > 0) | (c != 0)
+    if not used.all():
+        keep = used[cols[order]]
+        order, counts, c = order[keep], counts[used], c[used]
+        col_keys = [k for k, u in zip(col_keys, used) if u]
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return Csc(indptr, rows[order], data[order], (len(row_lengths), len(col_keys))), c, col_keys
 
 
 def build_lp(inputs: ModelInputs | None, *, strict: bool | None = None, timings=None,

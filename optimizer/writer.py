@@ -900,6 +900,9 @@ KPI_ALL = ("status", "objective", "revenue_pv", "policy_value_pv", "penalties_pv
            "path", "iterations", "seconds", "explanation")
 MAX_DETAIL_SCENARIOS = 20
 """Per-scenario allocation and treaty tables re-solve each scenario; only this many."""
+MAX_BAR_SCENARIOS = 60
+"""A bar per scenario reads up to about this many rows (a 1,000-row bar chart is 22,000
+pixels tall); a bigger run is read from its line charts or heat maps and the results sheet."""
 
 
 def versus_base(frame: pd.DataFrame, label_cols: list[str]) -> pd.DataFrame:
@@ -1030,7 +1033,8 @@ def _heatmaps(book: Book, ws, frame: pd.DataFrame, labels: list[str]) -> int:
 
 def _comparison_charts(book: Book, frame: pd.DataFrame, labels: list[str], axes: Sequence,
                        results_name: str = "results") -> None:
-    """charts (KPI against a 1-D sweep; scenario bars) or heatmaps (2-D) with scenario bars."""
+    """charts (KPI against a 1-D sweep; scenario bars) or heatmaps (2-D) with scenario bars;
+    the bars only for runs of at most :data:`MAX_BAR_SCENARIOS` scenarios."""
     n = len(frame)
     col = {c: j for j, c in enumerate(frame.columns)}
     cur = book.currency
@@ -1039,12 +1043,12 @@ def _comparison_charts(book: Book, frame: pd.DataFrame, labels: list[str], axes:
     if len(axes) == 2 and len(labels) == 2:
         ws = book.wb.add_worksheet("heatmaps")
         first_row = _heatmaps(book, ws, frame, labels) + 1
-        anchor_col = 0
+        anchor_col, note_row = 0, first_row - 1
     else:
         ws = book.wb.add_worksheet("charts")
         ws.write_string(0, 0, "Scenarios compared (the numbers are on the results sheet)",
                         book.fmt("title"))
-        anchor_col = 1
+        anchor_col, note_row = 1, 1
     if len(axes) == 1 and len(labels) == 1:
         x = col[labels[0]]
         for kpi, title, fmt in (("objective", f"Objective ({cur}, present value)", "#,##0"),
@@ -1061,9 +1065,14 @@ def _comparison_charts(book: Book, frame: pd.DataFrame, labels: list[str], axes:
             if kpi != "objective":  # shares and percentages read best from zero
                 chart.set_y_axis({"name": title, "num_format": fmt, "min": 0})
             charts.append(chart)
-    for kpi, title, fmt in (("objective", f"Objective per scenario ({cur}, present value)",
-                             "#,##0"),
-                            ("domestic_ndpr_share", "Domestic NdPr share per scenario", "0%")):
+    bars = (("objective", f"Objective per scenario ({cur}, present value)", "#,##0"),
+            ("domestic_ndpr_share", "Domestic NdPr share per scenario", "0%"))
+    if n - 1 > MAX_BAR_SCENARIOS:
+        bars = ()
+        ws.write_string(note_row, anchor_col,
+                        f"No bar per scenario: more than {MAX_BAR_SCENARIOS} scenarios; sort "
+                        "or filter the results sheet instead.")
+    for kpi, title, fmt in bars:
         chart = _chart(book, "bar", title, "", title, y_format=fmt)
         chart.add_series({"name": [results_name, 0, col[kpi]],
                           "categories": [results_name, 1, col["scenario"], n, col["scenario"]],

@@ -304,3 +304,36 @@ def test_validate_lists_each_bad_scenario_once_naming_its_rows(capsys, tmp_path)
                         "demand.min_t of demand row 2 (K1, A, T2); a scenario changes each cell "
                         "once: merge them or make their filters disjoint")
     assert "scenarios row 4" in lines[1] and "did you mean 'K1'?" in lines[1]
+
+
+# --- the command's process ------------------------------------------------------------------
+
+def test_a_closed_output_pipe_ends_the_command_quietly(tmp_path):
+    """`irel-alloc solve | head -1`: the reader goes away; no traceback, exit 141 like cat."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "optimizer", "solve", "-o", str(tmp_path / "r.xlsx")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    proc.stdout.close()  # before the command prints anything
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert (tmp_path / "r.xlsx").exists()  # the work itself was done
+
+
+def test_a_sweep_imports_neither_pyomo_nor_scipy(tmp_path):
+    """A sweep assembles its LP from the declarations (numpy only): the Pyomo and scipy
+    imports would be a fifth of a 1,000-scenario CLI sweep."""
+    import subprocess
+    import sys
+
+    code = ("import sys, optimizer\n"
+            "from optimizer.sweeps import sweep\n"
+            "sweep(optimizer.read_inputs(sys.argv[1]), {'demand.min_t[customer=X_TREI]': [0, 900]})\n"
+            "print(sorted(m for m in ('pyomo', 'scipy') if m in sys.modules))\n")
+    base = Path(__file__).resolve().parents[1] / "inputs" / "base_case.xlsx"
+    out = subprocess.run([sys.executable, "-c", code, str(base)], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", out.stdout

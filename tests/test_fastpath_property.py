@@ -238,7 +238,7 @@ def _declared_reads_cover_traced(engine: SweepEngine) -> None:
 
 def _same_lp(a, b) -> None:
     assert a.col_keys == b.col_keys and a.row_keys == b.row_keys
-    assert (a.A != b.A).nnz == 0 and np.array_equal(a.c, b.c)
+    assert (a.A.tocsc() != b.A.tocsc()).nnz == 0 and np.array_equal(a.c, b.c)
     for field in ("row_lower", "row_upper", "row_sense", "col_lower", "col_upper"):
         assert np.array_equal(getattr(a, field), getattr(b, field)), field
 
@@ -258,7 +258,7 @@ def _hot_lp_equals_rebuilt_lp(engine: SweepEngine, scenario: Scenario, changed) 
     rows = np.array([i for i in range(len(lp.row_keys)) if i not in edits.removed_rows], dtype=int)
     cols = np.array([j for j in range(len(lp.col_keys)) if j not in edits.removed_cols], dtype=int)
     assert [lp.col_keys[j] for j in cols] == new.col_keys and [lp.row_keys[i] for i in rows] == new.row_keys
-    assert (lp.A[rows][:, cols] != new.A).nnz == 0
+    assert (lp.A.tocsc()[rows][:, cols] != new.A.tocsc()).nnz == 0
     low, up, c = lp.row_lower.copy(), lp.row_upper.copy(), lp.c.copy()
     for i, (lo, hi) in edits.rows.items():
         low[i], up[i] = lo, hi

@@ -563,6 +563,18 @@ def test_cli_sweep_two_dimensions_has_heatmaps(capsys, tmp_path, base_copy):
     assert len(sheets(out)["results"]) == 1 + 6
 
 
+def test_a_big_sweep_has_line_charts_and_no_bar_per_scenario(base, engine, tmp_path):
+    """61 values: the three line charts, no 61-bar charts, and a line saying why."""
+    from optimizer.writer import MAX_BAR_SCENARIOS, write_comparison
+
+    axes = [(TREI_MIN, "set", parse_values(f"0:2300:{MAX_BAR_SCENARIOS + 1}", "--set"))]
+    frame = run_scenarios(base, grid(axes), engine=engine)
+    write_comparison(frame, tmp_path / "big.xlsx", inputs=base, axes=axes)
+    ws = openpyxl.load_workbook(tmp_path / "big.xlsx")["charts"]
+    assert [type(c).__name__ for c in ws._charts] == ["LineChart"] * 3
+    assert f"more than {MAX_BAR_SCENARIOS} scenarios" in ws.cell(2, 2).value
+
+
 def test_cli_sweep_bad_path_is_a_usage_error(capsys, tmp_path, base_copy):
     out = tmp_path / "bad.xlsx"
     option = "demand.nocolumn[customer=X_TREI]=0,1"
