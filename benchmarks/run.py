@@ -40,7 +40,8 @@ TREATY_PATH = "demand.min_t[customer=X_TREI]"
 PRICE_PATH = "demand.price[product=NdPr, customer!=D_STRAT]"
 CLI_ARGS = ["sweep", "inputs/base_case.xlsx", "--set", f"{TREATY_PATH}=0:2300:40",
             "--scale", f"{PRICE_PATH}=0.7:1.3:25", "--workers", "2"]
-TARGETS = {"a": 3.0, "b": 2.5, "c": 10.0, "d": 1.7, "e": 4.0}
+TARGETS = {"a": 3.0, "b": 2.5, "c": 3.0, "d": 1.7, "e": 4.0}
+"""(c) is the CLI sweep's wall time over raw re-solves of the same 1,000 changes (issue 7)."""
 GiB = 1024 ** 3
 
 
@@ -374,8 +375,27 @@ def timed_child(cmd: list[str], timeout: float | None = None, cwd=ROOT) -> dict:
             "maxrss": usage.ru_maxrss * 1024, "timed_out": bool(deadline and wall > timeout)}
 
 
+def cli_raw_sweep():
+    """Raw highspy re-solves of the CLI sweep's 1,000 changes, with the product's protocol
+    (each chunk from the base basis): a function that runs them all once."""
+    from raw_highspy import RawSweep, build_lp, new_highs
+
+    import optimizer
+
+    inputs = optimizer.read_inputs(ROOT / "inputs" / "base_case.xlsx")
+    _, pairs = sweep_lists(inputs, 40, 25)  # = the CLI's 0:2300:40 x 0.7:1.3:25
+    lp = build_lp(inputs.params, strict=inputs.strict)
+    h = new_highs(lp)
+    h.run()
+    raw = RawSweep(inputs.params, lp, h)
+    chunk = product_chunk() or 1
+    return lambda: raw.run(pairs, chunk)
+
+
 def bench_cli(runs: int, log) -> dict:
-    w2, w1 = [], []
+    w2, w1, raw = [], [], []
+    resolve = cli_raw_sweep()
+    resolve()  # warm-up
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(runs):
             for workers, acc in (("2", w2), ("1", w1)):
@@ -387,13 +407,18 @@ def bench_cli(runs: int, log) -> dict:
                 if not ok:
                     raise RuntimeError(f"CLI sweep failed (rc {r['rc']}):\n{r['out']}")
                 acc.append(r["wall"])
-            log(f"    run {i + 1}/{runs}: 2 workers {w2[-1]:.2f} s, 1 worker {w1[-1]:.2f} s")
+            gc.collect()
+            t0 = time.perf_counter()
+            resolve()
+            raw.append(time.perf_counter() - t0)
+            log(f"    run {i + 1}/{runs}: 2 workers {w2[-1]:.2f} s, 1 worker {w1[-1]:.2f} s, "
+                f"raw re-solves {raw[-1]:.3f} s: {w2[-1] / raw[-1]:.2f}x")
         # where the time goes, in process (one run): imports, read, engine, sweep, write
         imp = timed_child([sys.executable, "-c", "import optimizer.cli"])["wall"]
         bare = timed_child([sys.executable, "-c", "pass"])["wall"]
     parts = cli_breakdown()
-    return {"workers2": w2, "workers1": w1, "import": imp - bare, "python": bare,
-            "parts": parts}
+    return {"workers2": w2, "workers1": w1, "raw": raw, "ratios": [a / b for a, b in zip(w2, raw)],
+            "import": imp - bare, "python": bare, "parts": parts}
 
 
 def cli_breakdown() -> dict:
@@ -688,15 +713,23 @@ def report(res: dict, args, started: float) -> str:
     # (c)
     c = res.get("cli")
     if c:
-        L.append("## (c) 1,000-scenario CLI sweep of the base case, 2 workers (target < 10 s)\n")
+        L.append("## (c) 1,000-scenario CLI sweep of the base case, 2 workers "
+                 f"(target ≤ {TARGETS['c']:g}× raw re-solves of the same changes)\n")
         L.append(f"`irel-alloc {' '.join(repr(a) if ' ' in a or '[' in a else a for a in CLI_ARGS)}"
-                 " -o /tmp/x.xlsx`, wall time of the process, workbook written.\n")
-        L.append("| workers | N | wall s (median) | spread |")
-        L.append("|---:|---:|---:|---|")
-        L.append(f"| 2 | {len(c['workers2'])} | **{med(c['workers2']):.2f}** | "
-                 f"{spread(c['workers2'])} |")
-        L.append(f"| 1 | {len(c['workers1'])} | {med(c['workers1']):.2f} | "
-                 f"{spread(c['workers1'])} |")
+                 " -o /tmp/x.xlsx`, wall time of the process, workbook written. raw = the same "
+                 "1,000 changes re-solved hot in raw highspy (`changeRowsBounds` + "
+                 "`changeColsCost` + `run` + KPIs with numpy, each chunk of "
+                 f"{product_chunk()} from the base basis), timed right after each pair of CLI "
+                 "runs; the ratio is taken run by run.\n")
+        L.append("| | N | wall s (median) | spread |")
+        L.append("|---|---:|---:|---|")
+        for name, key in (("CLI, 2 workers", "workers2"), ("CLI, 1 worker", "workers1"),
+                          ("raw re-solves", "raw")):
+            if c.get(key):
+                L.append(f"| {name} | {len(c[key])} | {med(c[key]):.3g} | {spread(c[key])} |")
+        if c.get("ratios"):
+            L.append(f"| **ratio** (2 workers / raw) | {len(c['ratios'])} | "
+                     f"**{med(c['ratios']):.2f}×** | {spread(c['ratios'])} |")
         L.append("")
         L.append(f"Where the time goes (one in-process run, 2 workers): interpreter start "
                  f"{c['python']:.2f} s, `import optimizer.cli` {c['import']:.2f} s, " +
@@ -860,9 +893,13 @@ def targets(res: dict) -> list[tuple[str, str, str]]:
                     "not measured"))
     c = res.get("cli")
     if c:
-        v = med(c["workers2"])
-        out.append(("(c) 1,000-scenario CLI sweep, 2 workers < 10 s", f"{v:.2f} s",
-                    verdict(v < TARGETS["c"], v, TARGETS["c"])))
+        if c.get("ratios"):
+            v = med(c["ratios"])
+            out.append((f"(c) 1,000-scenario CLI sweep ≤ {TARGETS['c']:g}× raw re-solves",
+                        f"{v:.2f}× ({med(c['workers2']):.2f} s vs {med(c['raw']):.3f} s)",
+                        verdict(v <= TARGETS["c"], v, TARGETS["c"])))
+        else:  # a result file from before the raw side was measured
+            out.append(("(c) 1,000-scenario CLI sweep", f"{med(c['workers2']):.2f} s", "no raw side"))
     d = res.get("scaling")
     if d:
         v = d["speedup_of_medians"]

@@ -201,6 +201,14 @@ class KpiWeights:
     treaty_min: np.ndarray
     """Each treaty minimum in tonnes (min x years)."""
 
+    def delivered(self, x: np.ndarray) -> np.ndarray:
+        """Tonnes delivered to each treaty minimum by the solution ``x``."""
+        sizes = [len(cols) for cols in self.treaty_cols]
+        if not sum(sizes):
+            return np.zeros(len(sizes))
+        which = np.repeat(np.arange(len(sizes)), sizes)
+        return np.bincount(which, weights=x[np.concatenate(self.treaty_cols)], minlength=len(sizes))
+
 
 def _ndpr_weights(P, col_keys: list[tuple[str, tuple]]) -> tuple[np.ndarray, np.ndarray]:
     """t NdPr per unit of each column, all and domestic: NdPr sales, and MRECL's content."""
@@ -492,41 +500,44 @@ class SweepEngine(BuiltModel):
                          rhs[n] if fam.sense in ("<=", "=") else lp.row_upper[i])
         return (bounds, gone_rows), tokens
 
-    def _term(self, term, P: Params, index: list[tuple]) -> tuple[np.ndarray, frozenset[str]]:
-        coefs, reads = traced(term_coefs, P, term, index)
-        return np.asarray(coefs, dtype=float), self._tokens_of(reads)
+    def _objective(self, P: Params, groups: frozenset[tuple[str, str]],
+                   kept: Mapping[str, tuple[list[tuple], tuple[int, ...]]]
+                   ) -> tuple[tuple[dict[str, np.ndarray], dict[int, float]], frozenset[str]]:
+        """((the objective parts that moved, {column: new cost}), tokens read): the terms of
+        each (part, variable) in ``groups`` re-run on the scenario's columns."""
+        moved: dict[str, np.ndarray] = {}
+        reads: set[str] = set()
+        for part, var in sorted(groups):
+            index, gone = kept.get(var, (self.var_index.get(var, []), ()))
+            vector = moved.setdefault(part, self.base_kpi.parts[part].copy())
+            vector[self.var_cols[var]] = 0.0  # removed columns weigh nothing; the rest as declared
+            cols = np.array([self.col_of[var, i] for i in index], dtype=np.int64) if gone \
+                else self.var_cols[var]
+            for term in OBJECTIVE:
+                if (term.part, term.var) == (part, var):
+                    coefs, read = traced(term_coefs, P, term, index)
+                    vector[cols] += np.asarray(coefs, dtype=float)
+                    reads |= read
+        touched = np.unique(np.concatenate([self.var_cols[var] for _, var in groups]))
+        c = np.zeros(len(touched))
+        for part in PARTS:  # summed in the order objective_coefs sums them
+            c = c + moved.get(part, self.base_kpi.parts[part])[touched]
+        costs = {int(touched[n]): float(c[n]) for n in np.flatnonzero(c != self.lp.c[touched])}
+        return (moved, costs), self._tokens_of(frozenset(reads))
 
     def _cost_edits(self, P: Params, changed: frozenset[str], edits: Edits,
                     kept: Mapping[str, tuple[list[tuple], tuple[int, ...]]], cells: _Cells) -> None:
         """Objective parts (as :func:`report.part_vectors` sums them), cost edits, KPI weights."""
-        parts = dict(self.base_kpi.parts)
-        touched: list[np.ndarray] = []
-        groups = {(t.part, t.var) for t, reads in zip(OBJECTIVE, self.term_reads)
-                  if reads & changed or t.var in kept}
-        for part, var in sorted(groups):
-            index, gone = kept.get(var, (self.var_index.get(var, []), ()))
-            cols = self.var_cols[var]
-            if part not in edits.changed_parts:
-                parts[part] = parts[part].copy()
-                edits.changed_parts.add(part)
-            vector = parts[part]
-            vector[cols] = 0.0  # removed columns weigh nothing; the rest as declared
-            if gone:
-                cols = np.array([self.col_of[var, i] for i in index], dtype=np.int64)
-            for n, term in enumerate(OBJECTIVE):
-                if (term.part, term.var) == (part, var):
-                    vector[cols] += self._remember(("objective", n), cells,
-                                                   lambda term=term, index=index: self._term(term, P, index),
-                                                   gone)
-            touched.append(self.var_cols[var])
-        if touched:
-            cols = np.unique(np.concatenate(touched))
-            c = np.zeros(len(cols))
-            for part in PARTS:  # summed in the order objective_coefs sums them
-                c = c + parts[part][cols]
-            moved = np.flatnonzero(c != self.lp.c[cols])
-            for n in moved:
-                edits.costs[int(cols[n])] = float(c[n])
+        groups = frozenset((t.part, t.var) for t, reads in zip(OBJECTIVE, self.term_reads)
+                           if reads & changed or t.var in kept)
+        parts = self.base_kpi.parts
+        if groups:
+            extra = (groups, tuple(sorted((var, gone) for var, (_, gone) in kept.items())))
+            moved, costs = self._remember(("objective",), cells,
+                                          lambda: self._objective(P, groups, kept), extra)
+            parts = {**parts, **moved}
+            edits.changed_parts.update(moved)
+            edits.costs.update(costs)
         ndpr = self.base_kpi.ndpr_all, self.base_kpi.ndpr_domestic
         if self.kpi_reads["ndpr"] & changed:
             ndpr = self._remember(("kpi", "ndpr"), cells, lambda: self._kpi(_ndpr_weights, P, self.lp.col_keys))

@@ -128,9 +128,9 @@ class Worker:
 
     def _kpis(self, edits: Edits) -> dict[str, Any]:
         e, h = self.engine, self.h
-        info = h.getInfo()
         status = h.modelStatusToString(h.getModelStatus()).lower()
-        row: dict[str, Any] = {"status": status, "iterations": int(info.simplex_iteration_count)}
+        row: dict[str, Any] = {"status": status,
+                               "iterations": int(h.getInfoValue("simplex_iteration_count")[1])}
         if status != "optimal":
             return row
         sol = h.getSolution()
@@ -138,7 +138,7 @@ class Worker:
         dual = np.asarray(sol.row_dual)
 
         w = edits.kpi  # the scenario's weights: objective parts, NdPr content, treaty rows
-        row["objective"] = float(info.objective_function_value)
+        row["objective"] = float(h.getObjectiveValue())
         row["revenue_pv"] = float(w.parts["revenue_pv"] @ x)
         row["policy_value_pv"] = float(w.parts["policy_value_pv"] @ x)
         row["penalties_pv"] = float(w.parts["penalties_pv"] @ x) + 0.0
@@ -146,7 +146,7 @@ class Worker:
         row["domestic_ndpr_share"] = float(w.ndpr_domestic @ x) / total if total > 1e-9 else None
         if len(w.treaty_min):
             mins = w.treaty_min
-            delivered = np.array([x[cols].sum() for cols in w.treaty_cols])
+            delivered = w.delivered(x)
             committed = mins.sum()
             row["treaty_fulfilment_pct"] = (100.0 * np.minimum(delivered, mins).sum() / committed
                                             if committed > 1e-9 else None)

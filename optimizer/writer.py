@@ -939,12 +939,13 @@ def label_rows(frame: pd.DataFrame, axes: Sequence, inputs=None) -> pd.DataFrame
     """Name sweep rows by their changes (not s1..sN); add the scenarios' descriptions."""
     frame = frame.copy()
     if axes:
-        names = ["base"]
-        for row in frame.iloc[1:].to_dict("records"):
-            word = {"set": "=", "scale": "×", "add": "+"}
-            names.append("; ".join(f"{c.path} {word.get(c.mode, '=')} {_value_text(c.value)}"
-                                   for c in _axis_changes(axes, row)))
-        frame["scenario"] = names
+        word = {"set": "=", "scale": "×", "add": "+"}
+        parts = []
+        for path, mode, _ in axes:  # column by column: a sweep may have 10,000 rows
+            key = path + ("" if mode == "set" else f" ({mode})")
+            values = frame[key].iloc[1:].tolist() if key in frame else [None] * (len(frame) - 1)
+            parts.append([f"{path} {word.get(mode, '=')} {_value_text(v)}" for v in values])
+        frame["scenario"] = ["base", *("; ".join(names) for names in zip(*parts))]
     elif inputs is not None and "description" in inputs.frames.get("scenarios", pd.DataFrame()):
         sheet = inputs.frames["scenarios"]
         described = sheet[sheet["description"].notna() & (sheet["description"] != "")]
@@ -1001,31 +1002,35 @@ def scenario_details(frame: pd.DataFrame, inputs, axes: Sequence, *, strict: boo
 
 
 def _heatmaps(book: Book, ws, frame: pd.DataFrame, labels: list[str]) -> int:
-    """Colour-scaled KPI tables (rows = first axis, columns = second); returns the next row."""
-    runs = frame.iloc[1:].copy()
-    for label in labels:  # a blank value (e.g. never approved) is a value too
-        runs[label] = runs[label].map(_value_text)
+    """Colour-scaled KPI tables (rows = first axis, columns = second); returns the next row.
+
+    Rows and columns in order of first appearance; a combination given twice (a zipped
+    sweep) shows its first number.
+    """
+    runs = frame.iloc[1:]
+    # a blank value (e.g. never approved) is a value too
+    down, across = ([_value_text(v) for v in runs[label]] for label in labels)
+    row_ids, col_ids = list(dict.fromkeys(down)), list(dict.fromkeys(across))
     row = 0
     for kpi in ("objective", "domestic_ndpr_share", "treaty_fulfilment_pct"):
-        values = runs.assign(**{kpi: pd.to_numeric(runs[kpi], errors="coerce")})
-        pivot = values.pivot_table(index=labels[0], columns=labels[1], values=kpi,
-                                   aggfunc="first", sort=False, dropna=False)
-        pivot.columns = [str(c) for c in pivot.columns]
-        pivot = pivot.reset_index()
-        title = f"{kpi}: rows = {labels[0]}; columns = {labels[1]}"
-        block = pivot.copy()
-        block.columns = [str(c) for c in block.columns]
-        kind = column_spec("", kpi).kind
-        ws.write_string(row, 0, title, book.fmt("title"))
-        for j, column in enumerate(block.columns):
+        cells: dict[tuple[str, str], float] = {}
+        for a, b, v in zip(down, across, _column_values(pd.to_numeric(runs[kpi], errors="coerce"))):
+            if cells.get((a, b)) is None:
+                cells[a, b] = v
+        fmt = book.fmt(column_spec("", kpi).kind)
+        ws.write_string(row, 0, f"{kpi}: rows = {labels[0]}; columns = {labels[1]}",
+                        book.fmt("title"))
+        for j, column in enumerate([labels[0], *col_ids]):
             ws.write_string(row + 1, j, column, book.fmt("header"))
-            for i, value in enumerate(_column_values(block[column]), start=row + 2):
-                _put(ws, i, j, value, book.fmt(kind) if j else None)
-        if block.shape[1] > 1 and len(block):
-            ws.conditional_format(row + 2, 1, row + 1 + len(block), block.shape[1] - 1,
+        for i, a in enumerate(row_ids, start=row + 2):
+            _put(ws, i, 0, a)
+            for j, b in enumerate(col_ids, start=1):
+                _put(ws, i, j, cells.get((a, b)), fmt)
+        if col_ids and row_ids:
+            ws.conditional_format(row + 2, 1, row + 1 + len(row_ids), len(col_ids),
                                   {"type": "3_color_scale", "min_color": "#F8696B",
                                    "mid_color": "#FFEB84", "max_color": "#63BE7B"})
-        row += len(block) + 4
+        row += len(row_ids) + 4
     ws.set_column(0, 0, 30)
     ws.set_column(1, 40, 14)
     return row

@@ -391,7 +391,7 @@ def test_two_workers_give_identical_rows(base, engine):
 def test_the_memo_changes_no_number_and_is_keyed_by_the_cells_read(base):
     """A grid re-runs each declaration once per value of the axes it reads: on a 6 x 4 grid
     of the treaty minimum and the NdPr price, the minimum's family holds 6 outputs and the
-    revenue term 4. Every edit equals the edit a fresh engine (empty memo) makes, and the
+    objective 8. Every edit equals the edit a fresh engine (empty memo) makes, and the
     objectives equal solving each scenario on its own engine."""
     import pickle
 
@@ -411,8 +411,9 @@ def test_the_memo_changes_no_number_and_is_keyed_by_the_cells_read(base):
     # objectives only: where optima tie, another start may pick another optimal vertex
     assert list(frame["status"].iloc[1:]) == list(alone["status"])
     assert frame["objective"].iloc[1:].tolist() == pytest.approx(alone["objective"].tolist(), rel=1e-9)
-    sizes = {what[1]: sum(len(t) for t in groups.values()) for what, groups in warm._memo.items()}
-    assert sizes["demand_min"] == 6 and sizes[0] == 4, sizes  # objective term 0: revenue on sales
+    sizes = {what[-1]: sum(len(t) for t in groups.values()) for what, groups in warm._memo.items()}
+    # the objective per price, and again where a minimum of 0 drops the shortfall columns
+    assert sizes["demand_min"] == 6 and sizes["objective"] == 4 * 2, sizes
     assert pickle.loads(pickle.dumps(warm))._memo == {}  # workers build their own
 
 

@@ -431,6 +431,27 @@ def test_scenario_comparison_has_descriptions_bars_and_tables(base, tmp_path):
         assert len(cached(x, 0)) == 3
 
 
+def test_heat_maps_hold_the_results_pivoted(base, tmp_path):
+    """Each heat map cell is its scenario's KPI (checked against pandas' pivot_table)."""
+    axes = [(TREI_MIN, "set", [0.0, 1000.0, 2300.0]),
+            ("demand.price[product=NdPr, customer!=D_STRAT]", "scale", [0.8, 1.2])]
+    frame = run_scenarios(base, grid(axes))
+    out = writer.write_comparison(frame, tmp_path / "heat.xlsx", inputs=base, axes=axes)
+    heat = list(openpyxl.load_workbook(out)["heatmaps"].iter_rows(values_only=True))
+    labels = [f"{TREI_MIN}", "demand.price[product=NdPr, customer!=D_STRAT] (scale)"]
+    runs = frame.iloc[1:].assign(**{k: frame[k].iloc[1:].map(lambda v: f"{v:g}") for k in labels})
+    for n, kpi in enumerate(("objective", "domestic_ndpr_share", "treaty_fulfilment_pct")):
+        top = n * (3 + 4)  # title, header, 3 rows, then 2 blank rows
+        assert heat[top][0].startswith(f"{kpi}: rows = ")
+        assert list(heat[top + 1][:3]) == [labels[0], "0.8", "1.2"]
+        pivot = runs.pivot_table(index=labels[0], columns=labels[1], values=kpi, aggfunc="first",
+                                 sort=False, dropna=False)
+        for i, a in enumerate(["0", "1000", "2300"]):
+            assert heat[top + 2 + i][0] == a
+            shown = [np.nan if v is None else v for v in heat[top + 2 + i][1:3]]  # blank: no treaty minimum
+            assert shown == pytest.approx(list(pivot.loc[a, ["0.8", "1.2"]]), nan_ok=True)
+
+
 def test_two_axis_sweep_with_a_single_value_axis_still_writes(base, tmp_path):
     """One axis with one value (a never-approved mine) left the old heat maps empty and failed."""
     axes = [("mines.approved_from[mine=M_KK]", "set", [None]), (TREI_MIN, "set", [0.0, 1000.0])]
