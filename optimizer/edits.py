@@ -167,22 +167,50 @@ def scenario_cells(engine: SweepEngine, changes: Sequence[Change], origin: str) 
     by the engine; two changes of one scenario that touch the same cell are resolved in
     order instead.
     """
-    overlay: dict[tuple, Any] = {}
+    overlay = Overlay()
+    by: dict[str, frozenset] | None = {}
     changed_columns: set[tuple[str, str]] = set()
     for change in changes:
         _match_in_order(engine, change, changed_columns)
         key = (change.path, repr(change.value), change.mode)
-        cells = engine.typed_cells.get(key)
-        if cells is None:
+        hit = engine.typed_cells.get(key)
+        if hit is None:
             cells = check_cells(engine, resolve_cells(engine, [change]), change.origin, cross=False)
-            engine.typed_cells[key] = cells
+            hit = engine.typed_cells[key] = cells, _by_token(cells)
+        cells, tokens = hit
         if not overlay.keys().isdisjoint(cells):
             return check_cells(engine, resolve_cells(engine, changes), origin)
         overlay.update(cells)
+        if by is not None and tokens is not None:  # the memo keys of the changes, merged
+            for t, items in tokens.items():
+                by[t] = by[t] | items if t in by else items
+        else:
+            by = None
     problems = _min_max_problems(engine, overlay)
     if problems:  # a blank-period row is one cell for every period it stands for: once
         raise InputError(list(dict.fromkeys(problems)), source=origin)
+    overlay.by_token = by
     return overlay
+
+
+class Overlay(dict):
+    """A scenario's typed cells, ``{(sheet, row position, column): value}``, with their
+    memo keys by sheet and column (:class:`_Cells`) already made from its changes'."""
+
+    by_token: dict[str, frozenset] | None = None
+
+
+def _by_token(overlay: Mapping[tuple, Any]) -> dict[str, frozenset] | None:
+    """Changed cells by sheet and by ``sheet.column``; None if a value cannot be a key."""
+    by: dict[str, list] = {}
+    for item in overlay.items():
+        sheet, _, column = item[0]
+        by.setdefault(sheet, []).append(item)
+        by.setdefault(f"{sheet}.{column}", []).append(item)
+    try:
+        return {t: frozenset(items) for t, items in by.items()}
+    except TypeError:  # e.g. a list given as a value through the library
+        return None
 
 
 # --- KPI weights of a comparison row --------------------------------------------------------
@@ -297,7 +325,8 @@ class SweepEngine(BuiltModel):
 
         self.refs = _ref_sets(inputs.frames)
         self._matches: dict[str, tuple] = {}
-        self.typed_cells: dict[tuple, dict[tuple, Any]] = {}
+        self.typed_cells: dict[tuple, tuple[dict[tuple, Any], dict[str, frozenset] | None]] = {}
+        """Each change's typed cells and their memo keys (:func:`scenario_cells`)."""
 
         # The base LP's rows and columns by declaration, and what each declaration read
         # when the base was built (see the module docstring).
@@ -334,18 +363,16 @@ class SweepEngine(BuiltModel):
 
     def _derive(self, overlay: Mapping[tuple, Any], cells: _Cells) -> tuple[Params, frozenset[str]]:
         """The scenario's parameters, and the fields whose value differs from the base's."""
-        sheets: dict[str, dict[int, dict[str, Any]]] = {}
-        for (sheet, i, column), value in overlay.items():
+        for sheet, column in cells.columns:
             spec = SHEET_BY_NAME[sheet]
             if sheet in ("scenarios", "composition") or column in spec.keys \
                     or (column == "period" and (spec.per_period or sheet == "periods")):
                 # ids and periods re-expand the sheets; shares are checked sheet-wide
                 raise StructuralChange(f"{sheet}.{column}: validated and rebuilt whole")
-            sheets.setdefault(sheet, {}).setdefault(i, {})[column] = value
         # The changed rows are made only if a deriver has to run (not for a memo hit).
-        R = _Lazy(lambda: _patched(self.records, sheets))
-        settings = _Lazy(lambda: _read_settings(R["settings"])) if "settings" in sheets \
-            else self.inputs.settings
+        R = _Lazy(lambda: _patched(self.records, overlay))
+        settings = _Lazy(lambda: _read_settings(R["settings"])) \
+            if any(sheet == "settings" for sheet, _ in cells.columns) else self.inputs.settings
         changed: set[str] = set()
 
         def run(n: int, deriver, D: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -567,31 +594,23 @@ _MISS = object()
 class _Cells:
     """A scenario's changed cells by sheet and by ``sheet.column``: what memo keys are made of."""
 
-    __slots__ = ("tokens", "hashable", "_by", "_frozen")
+    __slots__ = ("tokens", "columns", "hashable", "_by")
 
     def __init__(self, overlay: Mapping[tuple, Any]):
-        by: dict[str, list] = {}
-        for item in overlay.items():
-            sheet, _, column = item[0]
-            by.setdefault(sheet, []).append(item)
-            by.setdefault(f"{sheet}.{column}", []).append(item)
-        self.tokens = frozenset(by)
-        self._by, self._frozen = by, {}
-        try:
-            hash(tuple(overlay.values()))
-            self.hashable = True
-        except TypeError:  # a value no key can hold: nothing is remembered
-            self.hashable = False
+        by = getattr(overlay, "by_token", None)
+        if by is None:
+            by = _by_token(overlay)
+        self.hashable = by is not None
+        self._by = by or {}
+        self.columns = {(sheet, column) for sheet, _, column in overlay} if by is None else \
+            {tuple(t.split(".", 1)) for t in by if "." in t}
+        self.tokens = frozenset(self._by) if by is not None else \
+            frozenset({*(s for s, _ in self.columns), *(f"{s}.{c}" for s, c in self.columns)})
 
     def key(self, tokens: frozenset[str]) -> frozenset:
         """The changed cells in these columns (or sheets), as a hashable key."""
-        out = []
-        for t in tokens & self.tokens:
-            cells = self._frozen.get(t)
-            if cells is None:
-                cells = self._frozen[t] = frozenset(self._by[t])
-            out.append((t, cells))
-        return frozenset(out)
+        by = self._by
+        return frozenset((t, by[t]) for t in tokens & self.tokens)
 
 
 class _Lazy(Mapping):
@@ -615,9 +634,11 @@ class _Lazy(Mapping):
         return len(self._get())
 
 
-def _patched(records: Mapping[str, list], sheets: Mapping[str, Mapping[int, Mapping[str, Any]]]
-             ) -> dict[str, list]:
+def _patched(records: Mapping[str, list], overlay: Mapping[tuple, Any]) -> dict[str, list]:
     """The records with the changed cells written in (the base's rows are not touched)."""
+    sheets: dict[str, dict[int, dict[str, Any]]] = {}
+    for (sheet, i, column), value in overlay.items():
+        sheets.setdefault(sheet, {}).setdefault(i, {})[column] = value
     R = dict(records)
     for sheet, cells in sheets.items():
         rows = list(R[sheet])
