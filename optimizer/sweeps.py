@@ -71,7 +71,7 @@ class Scenario:
 # --- running scenarios ------------------------------------------------------------------
 
 class Worker:
-    """One persistent HiGHS model; every scenario starts from the base optimal basis."""
+    """One persistent HiGHS model; every chunk starts from the base LP and its optimal basis."""
 
     def __init__(self, engine: SweepEngine):
         from .highs import run_highs
@@ -85,46 +85,59 @@ class Worker:
             self.basis = self.h.getBasis()
         self.base = base
         self.reset = True
+        # What differs from the base LP in the model now: row bounds, costs, fixed columns.
+        self.rows: dict[int, tuple[float, float]] = {}
+        self.costs: dict[int, float] = {}
+        self.fixed: frozenset[int] = frozenset()
 
     def start_chunk(self) -> None:
-        """The next hot scenario starts from the base case's optimal basis."""
+        """The next hot scenario starts from the base case's LP and optimal basis."""
         self.reset = True
 
     def solve(self, edits: Edits) -> dict[str, Any]:
-        """Apply the edits, re-solve hot, read KPIs, undo the edits.
+        """Make the model the scenario's LP, re-solve hot, read KPIs.
 
-        The re-solve starts from the previous scenario's basis, or from the base case's
-        optimal basis for the first hot scenario of a chunk (:meth:`start_chunk`).
+        The first scenario of a chunk (:meth:`start_chunk`) starts from the base LP and the
+        base case's optimal basis; the others from the scenario before, changing only the
+        numbers in which the two differ (in a grid, the costs of one axis).
         """
-        h, lp = self.h, self.engine.lp
-        if self.reset and self.basis is not None:
+        h = self.h
+        if self.reset:
             self.reset = False
-            h.clearSolver()  # forget pricing weights and factors of earlier chunks
-            h.setBasis(self.basis)
-        rows, costs, fixed = edits.rows, edits.costs, sorted(edits.removed_cols)
-        if fixed:  # columns the scenario's LP does not have
-            zeros = np.zeros(len(fixed))
-            h.changeColsBounds(len(fixed), np.asarray(fixed, dtype=np.int32), zeros, zeros)
-        if rows:
-            idx = np.fromiter(rows, dtype=np.int32, count=len(rows))
-            bounds = np.array(list(rows.values()), dtype=float)
-            h.changeRowsBounds(len(idx), idx, bounds[:, 0], bounds[:, 1])
-        if costs:
-            idx_c = np.fromiter(costs, dtype=np.int32, count=len(costs))
-            h.changeColsCost(len(idx_c), idx_c, np.fromiter(costs.values(), float, len(costs)))
+            self._become({}, {}, frozenset())
+            if self.basis is not None:
+                h.clearSolver()  # forget pricing weights and factors of earlier chunks
+                h.setBasis(self.basis)
+        self._become(edits.rows, edits.costs, frozenset(edits.removed_cols))
         start = time.perf_counter()
         h.run()
         seconds = time.perf_counter() - start
         row = self._kpis(edits)
         row["seconds"] = seconds
-        if rows:
-            h.changeRowsBounds(len(idx), idx, lp.row_lower[idx], lp.row_upper[idx])
-        if costs:
-            h.changeColsCost(len(idx_c), idx_c, lp.c[idx_c])
-        if fixed:
-            cols = np.asarray(fixed, dtype=np.int32)
-            h.changeColsBounds(len(fixed), cols, lp.col_lower[cols], lp.col_upper[cols])
         return row
+
+    def _become(self, rows: Mapping[int, tuple[float, float]], costs: Mapping[int, float],
+                fixed: frozenset[int]) -> None:
+        """Change the model from its current edits to these (the base LP's numbers elsewhere)."""
+        h, lp = self.h, self.engine.lp
+        if fixed != self.fixed:  # columns the scenario's LP does not have, at 0
+            cols = np.asarray(sorted(fixed ^ self.fixed), dtype=np.int32)
+            now = np.isin(cols, list(fixed))
+            h.changeColsBounds(len(cols), cols, np.where(now, 0.0, lp.col_lower[cols]),
+                               np.where(now, 0.0, lp.col_upper[cols]))
+        moved = [i for i in self.rows if i not in rows] + \
+            [i for i, b in rows.items() if self.rows.get(i) != b]
+        if moved:
+            idx = np.asarray(moved, dtype=np.int32)
+            bounds = np.array([rows.get(i, (lp.row_lower[i], lp.row_upper[i])) for i in moved],
+                              dtype=float)
+            h.changeRowsBounds(len(idx), idx, bounds[:, 0], bounds[:, 1])
+        moved = [j for j in self.costs if j not in costs] + \
+            [j for j, c in costs.items() if self.costs.get(j) != c]
+        if moved:
+            idx = np.asarray(moved, dtype=np.int32)
+            h.changeColsCost(len(idx), idx, np.array([costs.get(j, lp.c[j]) for j in moved]))
+        self.rows, self.costs, self.fixed = dict(rows), dict(costs), fixed
 
     def _kpis(self, edits: Edits) -> dict[str, Any]:
         e, h = self.engine, self.h
