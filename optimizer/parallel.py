@@ -7,29 +7,41 @@ they inherit the built model instead of rebuilding it.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from .errors import InputError
 
 DASK_TIMEOUT_S = 10
 
 
-def run_on_pool(engine, chunks: list, workers: int, run_chunk: Callable,
-                init: Callable) -> Iterator[list]:
-    """Run chunks on ``workers`` local processes; yields each chunk's results as it lands."""
+@contextmanager
+def local_pool(engine, workers: int, init: Callable) -> Iterator:
+    """A ``multiprocessing`` pool of ``workers`` processes, each holding the engine's model.
+
+    The workers start (and build their HiGHS models) as soon as the pool exists, so the
+    caller can check the scenarios meanwhile; nothing is solved until it hands out chunks.
+    """
     from . import sweeps
 
     methods = mp.get_all_start_methods()
-    if "fork" in methods:
-        ctx = mp.get_context("fork")
-        sweeps._SHARED["engine"] = engine  # inherited by the children
-        pool = ctx.Pool(workers, initializer=init, initargs=(None,))
-    else:  # pragma: no cover - spawn platforms get the engine pickled once per worker
-        ctx = mp.get_context("spawn")
-        pool = ctx.Pool(workers, initializer=init, initargs=(engine,))
+    # Objects that exist now are never collected in the children: freezing them keeps the
+    # children's collector from touching (and so copying) every inherited page.
+    gc.freeze()
+    try:
+        if "fork" in methods:
+            ctx = mp.get_context("fork")
+            sweeps._SHARED["engine"] = engine  # inherited by the children
+            pool = ctx.Pool(workers, initializer=init, initargs=(None,))
+        else:  # pragma: no cover - spawn platforms get the engine pickled once per worker
+            ctx = mp.get_context("spawn")
+            pool = ctx.Pool(workers, initializer=init, initargs=(engine,))
+    finally:
+        gc.unfreeze()
     with pool:
-        yield from pool.imap_unordered(run_chunk, chunks)
+        yield pool
 
 
 def run_on_dask(address: str, engine, chunks: list, run_chunk: Callable) -> Iterator[list]:

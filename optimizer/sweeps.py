@@ -361,7 +361,6 @@ def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], *, workers
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
     engine = engine or SweepEngine(inputs, strict=strict)
-    prevalidate(engine, scenarios)
     items = list(enumerate(scenarios))
     results: dict[int, dict] = {}
     done = 0
@@ -374,21 +373,29 @@ def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], *, workers
         if progress:
             progress(done, len(items))
 
-    if dask_address:
-        from .parallel import run_on_dask
+    def base_row() -> dict[str, Any]:
+        return Worker(engine)._kpis(Edits(engine)) | {"path": "base", "seconds": None}
 
-        for part in run_on_dask(dask_address, engine, _chunks(items), _run_chunk):
-            collect(part)
-    elif workers == 1 or len(items) < 2 * workers:
-        for chunk in _chunks(items):
-            collect(_run_chunk(chunk, engine))
+    if dask_address or workers == 1 or len(items) < 2 * workers:
+        prevalidate(engine, scenarios)
+        if dask_address:
+            from .parallel import run_on_dask
+
+            for part in run_on_dask(dask_address, engine, _chunks(items), _run_chunk):
+                collect(part)
+        else:
+            for chunk in _chunks(items):
+                collect(_run_chunk(chunk, engine))
+        base = base_row()
     else:
-        from .parallel import run_on_pool
+        from .parallel import local_pool
 
-        for part in run_on_pool(engine, _chunks(items), workers, _run_chunk,
-                                _init_process):
-            collect(part)
-    base = Worker(engine)._kpis(Edits(engine)) | {"path": "base", "seconds": None}
+        with local_pool(engine, workers, _init_process) as pool:
+            prevalidate(engine, scenarios)  # while the workers build their models
+            parts = pool.imap_unordered(_run_chunk, _chunks(items))
+            base = base_row()  # while they solve
+            for part in parts:
+                collect(part)
     rows = [{"scenario": "base", **base}]
     for n, scenario in items:
         rows.append({"scenario": scenario.name, **scenario.label, **results[n]})
