@@ -329,8 +329,10 @@ def test_an_invalid_combination_stops_the_run_naming_both_paths(base, engine):
     bad_pair = Scenario("bad_pair", [
         Change(TREI_MIN, 2000, origin="test option min"),
         Change("demand.max_t[customer=X_TREI]", 1500, origin="test option max")])
-    with pytest.raises(InputError) as info:
-        run_scenarios(base, [Scenario("fine", [Change(TREI_MIN, 500)]), bad_pair], engine=engine)
+    fine = [Scenario(f"fine{n}", [Change(TREI_MIN, 100 * n)]) for n in range(4)]
+    for workers in (1, 2):  # with 2, the worker processes exist already: they must solve nothing
+        with pytest.raises(InputError) as info:
+            run_scenarios(base, [*fine, bad_pair], engine=engine, workers=workers)
     message = str(info.value)
     assert "nothing was solved" in message and "bad_pair" in message
     assert TREI_MIN in message and "demand.max_t[customer=X_TREI]" in message
