@@ -24,6 +24,8 @@ def local_pool(engine, workers: int, init: Callable) -> Iterator:
     The workers start (and build their HiGHS models) as soon as the pool exists, so the
     caller can check the scenarios meanwhile; nothing is solved until it hands out chunks.
     """
+    import highspy  # noqa: F401 - imported once here, inherited by every worker
+
     from . import sweeps
 
     methods = mp.get_all_start_methods()
