@@ -1,4 +1,4 @@
-"""Reading input workbooks: the only place that opens an input file with openpyxl.
+"""Reading input workbooks: the only place that opens an input file.
 
 The reader returns raw frames: one DataFrame per declared sheet, cells as Excel gave them,
 plus a ``_row`` column with the Excel row number so every later message can point at the
@@ -13,7 +13,8 @@ Reading rules that live here (the README's "Reading rules" list them for the pla
   annotation name (:data:`~optimizer.schema.ANNOTATION_SHEETS`,
   :data:`~optimizer.schema.ANNOTATION_COLUMNS`), is an error when it is close to a declared
   name ("did you mean ...?"), and is otherwise a warning;
-- values under a blank header are an error, and so is any file openpyxl cannot parse.
+- values under a blank header are an error, and so is any file that is not a readable
+  .xlsx package.
 """
 
 from __future__ import annotations
@@ -183,28 +184,28 @@ def read_workbook(path: str | Path, *, warnings: list[Problem] | None = None,
     them with its own; without it they are raised here, all at once. Warnings (unknown
     names) are appended to ``warnings`` when given.
     """
-    import openpyxl  # heavy; only needed when a workbook is actually read
-
     path = Path(path)
     if not path.exists():
         raise InputError(f"input file not found: {path}")
     if path.is_dir():
         raise InputError(f"input path is a folder, expected an .xlsx file: {path}")
+    if path.suffix.lower() not in WORKBOOK_SUFFIXES:
+        old = " (.xls is Excel's old format)" if path.suffix.lower() == ".xls" else ""
+        raise InputError(f"cannot read {path}: expected an Excel workbook (.xlsx), got a "
+                         f"{path.suffix or 'file without an extension'}{old}. Save it in "
+                         "Excel as 'Excel Workbook (*.xlsx)'.")
     found: list[Problem] = []
     frames: dict[str, pd.DataFrame] = {}
     letters: dict[str, dict[str, str]] = {}
     part = "the workbook structure"
     try:
         with _gc_paused():
-            wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
-            try:
-                sheets = {ws.title: ws for ws in wb.worksheets if hasattr(ws, "_worksheet_path")}
+            with _Book(path) as wb:
+                sheets = {ws.title: ws for ws in wb.worksheets}
                 for title, name in classify_sheets(sheets, found, warnings).items():
                     ws = sheets[title]
-                    part = ws._worksheet_path
+                    part = ws.part
                     frames[name], letters[name] = _read_sheet(name, ws, found, warnings)
-            finally:
-                wb.close()
     except Exception as exc:  # noqa: BLE001 - any parse failure of a user's file is a user error
         raise InputError(
             f"cannot read {path} as an Excel workbook (.xlsx): {part} is damaged or not what "
@@ -216,6 +217,161 @@ def read_workbook(path: str | Path, *, warnings: list[Problem] | None = None,
     elif found:
         raise InputError(found, source=str(path))
     return frames, letters
+
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
+"""What Excel saves as an Office Open XML workbook."""
+
+
+# ---------------------------------------------------------------- the package
+#
+# The parts of the .xlsx package the reader needs, found the way openpyxl finds them (its
+# reader/excel.py, reader/workbook.py, packaging/relationship.py and styles/), with the
+# standard library: importing openpyxl is a tenth of a 1,000-scenario sweep.
+# tests/test_reader_trust.py holds these equal to openpyxl's on many workbooks.
+
+_PKG = "{http://schemas.openxmlformats.org/package/2006/}"
+_CONTENT, _RELS = _PKG.replace("}", "content-types}"), _PKG.replace("}", "relationships}")
+_DOC_RELS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_SPREADSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.{}"
+WORKBOOK_TYPES = tuple(_SPREADSHEET.format(f"{kind}.main+xml") for kind in ("template", "sheet"))
+WORKBOOK_TYPES = ("application/vnd.ms-excel.template.macroEnabled.main+xml",
+                  "application/vnd.ms-excel.sheet.macroEnabled.main+xml", *WORKBOOK_TYPES)
+"""xltm, xlsm, xltx, xlsx: the order in which openpyxl looks for the workbook part."""
+SHARED_STRINGS_TYPE = _SPREADSHEET.format("sharedStrings+xml")
+
+# Excel's built-in number formats that show dates or times (openpyxl's BUILTIN_FORMATS);
+# the other built-in ids show numbers.
+BUILTIN_DATE_FORMATS = {14: "mm-dd-yy", 15: "d-mmm-yy", 16: "d-mmm", 17: "mmm-yy",
+                        18: "h:mm AM/PM", 19: "h:mm:ss AM/PM", 20: "h:mm", 21: "h:mm:ss",
+                        22: "m/d/yy h:mm", 45: "mm:ss", 46: "[h]:mm:ss", 47: "mmss.0"}
+_FORMAT_NOISE = re.compile(r'".*?"|\[(?!hh?\]|mm?\]|ss?\])[^\]]*\]')  # quoted text, [colours]
+_DATE_CODE = re.compile(r"(?<![_\\])[dmhysDMHYS]")
+_DURATION_CODE = re.compile(r"\[hh?\](:mm(:ss(\.0*)?)?)?|\[mm?\](:ss(\.0*)?)?|\[ss?\](\.0*)?",
+                            re.I)
+WINDOWS_EPOCH, MAC_EPOCH = (1899, 12, 30), (1904, 1, 1)
+
+
+def is_date_format(code: str | None) -> bool:
+    """A number format that shows a date or a time (as openpyxl decides)."""
+    return code is not None and _DATE_CODE.search(_FORMAT_NOISE.sub("", code.split(";")[0])) is not None
+
+
+def is_duration_format(code: str | None) -> bool:
+    """A number format that shows elapsed time, such as ``[h]:mm``."""
+    return code is not None and _DURATION_CODE.search(code.split(";")[0]) is not None
+
+
+class _Sheet:
+    """One worksheet of a :class:`_Book`: its title and zip part."""
+
+    def __init__(self, book: _Book, title: str, part: str):
+        self.book, self.title, self.part = book, title, part
+
+    def open(self):
+        return self.book.zip.open(self.part)
+
+
+class _Book:
+    """An .xlsx package: its worksheets in order, shared strings, the cell styles that are
+    dates or durations, and the date epoch."""
+
+    def __init__(self, path: Path):
+        import zipfile
+        from xml.etree.ElementTree import fromstring
+
+        self.zip = zipfile.ZipFile(path)
+        try:
+            names = set(self.zip.namelist())
+            content = fromstring(self.zip.read("[Content_Types].xml"))
+            overrides: dict[str, str] = {}
+            for item in content.iter(_CONTENT + "Override"):
+                overrides.setdefault(item.get("ContentType", ""), item.get("PartName", ""))
+            defaults = {item.get("ContentType") for item in content.iter(_CONTENT + "Default")}
+            main = next((overrides[t] for t in WORKBOOK_TYPES if t in overrides), None)
+            if main is None:
+                if not defaults & set(WORKBOOK_TYPES):
+                    raise OSError("File contains no valid workbook part")
+                main = "/xl/workbook.xml"
+            main = main[1:]
+            strings = overrides.get(SHARED_STRINGS_TYPE)
+            self.strings = self._strings(strings[1:]) if strings else []
+            workbook = fromstring(self.zip.read(main))
+            props = workbook.find(_NS + "workbookPr")
+            mac = props is not None and props.get("date1904", "").strip().lower() in ("1", "true")
+            import datetime
+
+            self.epoch = datetime.datetime(*(MAC_EPOCH if mac else WINDOWS_EPOCH))
+            rels = self._relationships(main)
+            self.worksheets = []
+            for sheet in workbook.iter(_NS + "sheet"):
+                rid = sheet.get(_DOC_RELS + "id")
+                if not rid:  # openpyxl drops such a sheet element too (with a warning)
+                    continue
+                rel = rels[rid]  # a sheet without its part: the package is damaged
+                if rel[1] in names and "chartsheet" not in rel[0]:
+                    self.worksheets.append(_Sheet(self, sheet.get("name", ""), rel[1]))
+            self.date_styles, self.duration_styles = self._date_styles(names)
+        except BaseException:
+            self.zip.close()
+            raise
+
+    def __enter__(self) -> _Book:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.zip.close()
+
+    def _relationships(self, part: str) -> dict[str, tuple[str, str]]:
+        """{id: (type, target part)} of a part's relationships, targets made absolute."""
+        import posixpath
+        from xml.etree.ElementTree import fromstring
+
+        folder, name = posixpath.split(part)
+        path = posixpath.join(folder, "_rels", f"{name}.rels")
+        out = {}
+        for rel in fromstring(self.zip.read(path)).iter(_RELS + "Relationship"):
+            target = rel.get("Target", "")
+            if rel.get("TargetMode") != "External":
+                target = target[1:] if target.startswith("/") else \
+                    posixpath.normpath(posixpath.join(folder, target))
+            out[rel.get("Id", "")] = (rel.get("Type", ""), target)
+        return out
+
+    def _strings(self, part: str) -> list[str]:
+        """The shared strings: each item's text, or its rich-text runs' text joined."""
+        from xml.etree.ElementTree import iterparse
+
+        out = []
+        with self.zip.open(part) as src:
+            for _, el in iterparse(src):
+                if el.tag == _NS + "si":
+                    plain = el.findtext(_T)
+                    runs = "".join(r.findtext(_T) or "" for r in el.findall(_R))
+                    out.append(((plain or "") + runs).replace("x005F_", ""))
+                    el.clear()
+        return out
+
+    def _date_styles(self, names: set[str]) -> tuple[set[int], set[int]]:
+        """The cell style indexes whose number format is a date (and those that are durations)."""
+        from xml.etree.ElementTree import fromstring
+
+        if "xl/styles.xml" not in names:
+            return set(), set()
+        styles = fromstring(self.zip.read("xl/styles.xml"))
+        custom = {}
+        for fmt in styles.iter(_NS + "numFmt"):
+            custom[int(fmt.get("numFmtId", "0"))] = fmt.get("formatCode")
+        xfs = styles.find(_NS + "cellXfs")
+        dates, durations = set(), set()
+        for index, xf in enumerate(xfs if xfs is not None else []):
+            number = int(xf.get("numFmtId", "0"))
+            code = custom[number] if number in custom else BUILTIN_DATE_FORMATS.get(number)
+            if is_date_format(code):
+                dates.add(index)
+            if is_duration_format(code):
+                durations.add(index)
+        return dates, durations
 
 
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -307,13 +463,13 @@ def _sheet_cells(ws) -> tuple[dict[int, dict[int, tuple]], list[str]]:
     """
     from xml.etree.ElementTree import iterparse
 
-    wb = ws.parent
-    book = (ws._shared_strings, wb._date_formats, wb._timedelta_formats, wb.epoch)
+    wb = ws.book
+    book = (wb.strings, wb.date_styles, wb.duration_styles, wb.epoch)
     rows: dict[int, dict[int, tuple]] = {}
     ranges: list[str] = []
     loose: list[tuple[int, tuple]] = []  # cells without an address, placed at their row's end
     last_row, col = 0, -1
-    with ws._get_source() as src:
+    with ws.open() as src:
         for _, el in iterparse(src):
             tag = el.tag
             if tag == _CELL:
@@ -347,12 +503,14 @@ def _fill_merged(rows: dict[int, dict[int, tuple]], ranges: list[str]) -> None:
     """
     from bisect import bisect_left, bisect_right
 
-    from openpyxl.utils.cell import range_boundaries
-
     order = sorted(rows)
     columns = sorted({c for cells in rows.values() for c in cells})
     for ref in ranges:
-        min_col, min_row, max_col, max_row = range_boundaries(ref)
+        corners = [_ADDRESS.match(corner.replace("$", "")) for corner in ref.split(":")]
+        if len(corners) != 2 or not all(corners):
+            raise ValueError(f"merged range {ref!r} is not two cell addresses")
+        (min_col, min_row), (max_col, max_row) = ((_column_index(m[1]) + 1, int(m[2]))
+                                                  for m in corners)
         top_left = rows.get(min_row, {}).get(min_col - 1)
         if top_left is None:
             continue

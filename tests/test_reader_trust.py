@@ -303,3 +303,116 @@ def test_misspelt_settings_key_names_the_nearest(tmp_path):
     """'discount rate' is not a key; the message suggests discount_rate (settings!A3)."""
     settings = pd.DataFrame([{"key": "currency", "value": "USD"}, {"key": "discount rate", "value": 0.05}])
     at(problems(workbook(tmp_path, settings=settings)), "settings", "A3", "did you mean 'discount_rate'")
+
+
+# ---------------------------------------------------------------- the package, as openpyxl reads it
+
+def _openpyxl_view(path: Path) -> dict:
+    """What openpyxl's own loader finds: worksheets and their parts, shared strings, the
+    date and duration styles, the epoch."""
+    wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
+    try:
+        sheets = [ws for ws in wb.worksheets if hasattr(ws, "_worksheet_path")]
+        return {"sheets": [(ws.title, ws._worksheet_path) for ws in sheets],
+                "strings": list(sheets[0]._shared_strings) if sheets else [],
+                "dates": set(wb._date_formats), "durations": set(wb._timedelta_formats),
+                "epoch": wb.epoch}
+    finally:
+        wb.close()
+
+
+def _our_view(path: Path) -> dict:
+    from optimizer.excel import _Book
+
+    with _Book(path) as book:
+        return {"sheets": [(s.title, s.part) for s in book.worksheets], "strings": book.strings,
+                "dates": book.date_styles, "durations": book.duration_styles, "epoch": book.epoch}
+
+
+def _made_by_openpyxl(path: Path) -> Path:
+    """Dates in built-in and custom formats, a duration, rich text, a hidden sheet, the 1904
+    calendar."""
+    import datetime
+
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    wb = openpyxl.Workbook()
+    wb.epoch = CALENDAR_MAC_1904
+    ws = wb.active
+    ws.title = "demand"
+    ws.append(["customer", "min_t", "when"])
+    ws.append(["K1", 5, datetime.date(2027, 3, 1)])
+    ws["D2"] = datetime.timedelta(hours=30)
+    ws["D2"].number_format = "[h]:mm"
+    ws["E2"] = 46000
+    ws["E2"].number_format = 'dd/mm/yyyy;@'
+    ws["F2"] = 12.5
+    ws["F2"].number_format = '"days" 0.0'  # quoted text: not a date
+    ws["G2"] = 3
+    ws["G2"].number_format = "[Red]0"  # a colour: not a date
+    ws["A3"] = CellRichText(["K", TextBlock(InlineFont(b=True), "2")])
+    hidden = wb.create_sheet("mines")
+    hidden.sheet_state = "hidden"
+    hidden.append(["mine", "status"])
+    wb.save(path)
+    return path
+
+
+def _made_by_xlsxwriter(path: Path) -> Path:
+    import datetime
+
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"date_1904": False})
+    ws = wb.add_worksheet("periods")
+    bold = wb.add_format({"bold": True})
+    ws.write_rich_string(0, 0, "per", bold, "iod")
+    ws.write(0, 1, "years")
+    ws.write_datetime(1, 0, datetime.datetime(2026, 4, 1), wb.add_format({"num_format": 14}))
+    ws.write_number(1, 1, 2, wb.add_format({"num_format": "h:mm:ss"}))
+    chart = wb.add_chart({"type": "line"})
+    chart.add_series({"values": "=periods!$B$2:$B$2"})
+    wb.add_chartsheet("chart").set_chart(chart)  # a chart sheet between the worksheets
+    wb.add_worksheet("settings").write(0, 0, "key")
+    wb.close()
+    return path
+
+
+@pytest.mark.parametrize("make", ["base case", "template", "tiny", "openpyxl", "xlsxwriter"])
+def test_the_package_is_read_as_openpyxl_reads_it(tmp_path, make):
+    """Sheets, shared strings, date styles and epoch come from our zip reader (openpyxl is not
+    imported to read a workbook); on every kind of file they equal openpyxl's."""
+    path = {"base case": lambda: Path(__file__).resolve().parents[1] / "inputs" / "base_case.xlsx",
+            "template": lambda: optimizer.write_template(tmp_path / "t.xlsx"),
+            "tiny": lambda: tiny.write_xlsx(tiny.frames(), tmp_path / "tiny.xlsx"),
+            "openpyxl": lambda: _made_by_openpyxl(tmp_path / "o.xlsx"),
+            "xlsxwriter": lambda: _made_by_xlsxwriter(tmp_path / "x.xlsx")}[make]()
+    ours, theirs = _our_view(Path(path)), _openpyxl_view(Path(path))
+    assert ours == theirs
+    if make in ("openpyxl", "xlsxwriter"):  # the cases the file was made for
+        assert ours["dates"] and (ours["durations"] if make == "openpyxl" else ours["strings"])
+
+
+def test_dates_and_rich_text_read_as_values(tmp_path):
+    """A date typed into a number column is a date (refused by the validator), not its serial
+    number; a duration is a duration; rich text is its plain text; 1904 dates count from 1904."""
+    import datetime
+
+    from optimizer.excel import _Book, _sheet_cells
+
+    with _Book(_made_by_openpyxl(tmp_path / "o.xlsx")) as book:
+        cells, _ = _sheet_cells(book.worksheets[0])
+    assert cells[2][2][0] == datetime.datetime(2027, 3, 1)
+    assert cells[2][3][0] == datetime.timedelta(hours=30)
+    assert cells[2][4][0] == datetime.datetime(1904, 1, 1) + datetime.timedelta(days=46000)
+    assert (cells[2][5][0], cells[2][6][0]) == (12.5, 3)  # quoted text and colours: numbers
+    assert cells[3][0][0] == "K2"
+
+
+def test_a_non_xlsx_file_is_named_by_its_extension(tmp_path):
+    path = tmp_path / "plan.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(InputError, match=r"\.xls is Excel's old format"):
+        optimizer.read_inputs(path)
