@@ -290,3 +290,16 @@ def test_writer_refuses_the_input_workbook(tmp_path):
     with pytest.raises(OutputError, match="refusing to overwrite the input"):
         write_frontier(result, source)
     assert source.read_bytes() == before
+
+
+def test_outputs_md_explains_the_frontier_workbook(hand):
+    """docs/outputs.md names every column of the frontier sheet and every run_info key."""
+    from optimizer.frontiers import _run_info
+
+    text = (REPO / "docs" / "outputs.md").read_text(encoding="utf-8")
+    part = text[text.index("## The frontier workbook"):text.index("## The hedge workbook")]
+    versions = {"python", "pyomo", "highspy", "pandas", "openpyxl", "tool_version", "platform",
+                "solver"}
+    names = [*hand.table.columns, *(k for k, _ in _run_info(hand) if k not in versions)]
+    missing = [name for name in names if f"`{name}`" not in part]
+    assert not missing, f"document in docs/outputs.md (frontier workbook): {missing}"

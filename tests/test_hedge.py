@@ -312,3 +312,24 @@ def test_write_hedge_refuses_a_non_xlsx_name(tiny_result, tmp_path):
 
     with pytest.raises(OutputError, match=r"\.xlsx"):
         write_hedge(tiny_result, tmp_path / "plan.csv")
+
+
+def test_outputs_md_explains_every_hedge_sheet_column_and_key(tiny_result):
+    """docs/outputs.md names each sheet of the hedge workbook, each column and each summary key."""
+    import re
+
+    from optimizer.hedging import _run_info
+
+    text = (REPO / "docs" / "outputs.md").read_text(encoding="utf-8")
+    hedge_part = text[text.index("## The hedge workbook"):]
+    missing = [f"sheet {name}" for name in tiny_result.tables if f"`{name}`" not in hedge_part
+               and f"### {name}" not in hedge_part]
+    for name in ("hedge_summary", "hedge_scenarios"):
+        columns = tiny_result.tables[name].columns
+        missing += [f"{name}.{c}" for c in columns if f"`{c}`" not in hedge_part]
+    keys = {re.sub(r"\[.*\]$", "[s]", k) for k in tiny_result.tables["hedge_summary"]["key"]}
+    keys |= {"ph_convergence", "ph_iterations", "ph_trivial_bound", "mpi_ranks"}
+    keys |= set(_run_info(tiny_result)["key"]) - {"python", "pyomo", "highspy", "pandas",
+                                                   "openpyxl", "tool_version", "platform"}
+    missing += [f"key {k}" for k in sorted(keys) if f"`{k}`" not in hedge_part]
+    assert not missing, f"document in docs/outputs.md (hedge workbook): {missing}"
