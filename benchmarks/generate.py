@@ -1,7 +1,7 @@
 """Scaled synthetic instances of the IREL allocation model, as input frames.
 
 ``make_frames(size, seed=0)`` returns one DataFrame per sheet, named and shaped like the
-bundled workbook (SPEC §4), ready for ``ModelInputs.from_frames``. The instances keep the
+bundled workbook (README, Input workbook reference), ready for ``ModelInputs.from_frames``. The instances keep the
 base case's shape:
 
 - mines, approved and pending (some pending with an approval period, some never), with

@@ -1,4 +1,4 @@
-"""The baseline: the LP of SPEC §3 built directly in highspy, without Pyomo.
+"""The baseline: the LP of docs/model.md built directly in highspy, without Pyomo.
 
 ``build_lp(params)`` turns :class:`optimizer.inputs.Params` (plain dicts) into numpy
 arrays and a scipy CSC matrix, family by family, vectorised where the data allows (the
@@ -119,7 +119,7 @@ def _grid(*arrays):
 
 
 def build_lp(P, strict: bool = False) -> RawLP:
-    """The LP of SPEC §3 from ``Params``, in the product's column and row order."""
+    """The LP of docs/model.md from ``Params``, in the product's column and row order."""
     T = P.PERIODS
     nT = len(T)
     tix = {t: i for i, t in enumerate(T)}

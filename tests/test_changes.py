@@ -1,4 +1,5 @@
-"""Change paths (SPEC §5): parsing, applying, validating, and the bundled named scenarios.
+"""Change paths (README, Scenarios and change paths): parsing, applying, validating, and the
+bundled named scenarios.
 
 Library level only: the tiny instance of tests/tiny.py (sometimes with more periods) and
 the bundled base case. Nothing here solves except where a change must move the optimum.

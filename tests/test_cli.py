@@ -1,4 +1,4 @@
-"""The command line (SPEC §7): commands, default paths, exit codes 0/2/3/4, no tracebacks.
+"""The command line (README, Commands): commands, default paths, exit codes 0/2/3/4, no tracebacks.
 
 Most tests call ``optimizer.cli.main([...])`` in-process; two run the real entry points in a
 subprocess. Every file is written under tmp_path.

@@ -248,9 +248,12 @@ def test_data_sources_md_gives_addresses():
 
 
 def _shipped_text() -> dict[str, str]:
-    """Every text a user receives: README, docs, the package, the generator, the base case."""
+    """Every text a user receives: README, docs, the package, the generator, the base case,
+    and the tests and benchmarks a developer reads next to them (this file names the strings)."""
     paths = [REPO / "README.md", *DOCS.rglob("*.md"), *(REPO / "optimizer").rglob("*.py"),
-             *(REPO / "inputs").glob("*.py")]
+             *(REPO / "inputs").glob("*.py"), *(REPO / "benchmarks").glob("*.py"),
+             *(REPO / "benchmarks").glob("*.md"),
+             *(p for p in (REPO / "tests").rglob("*.py") if p.name != "test_docs.py")]
     texts = {str(p.relative_to(REPO)): p.read_text(encoding="utf-8") for p in paths}
     wb = openpyxl.load_workbook(BASE_CASE, read_only=True)
     for ws in wb.worksheets:

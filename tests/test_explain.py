@@ -1,4 +1,4 @@
-"""Explaining an infeasible model (SPEC §3 strict mode, §6 explanations, §7 exit codes).
+"""Explaining an infeasible model (docs/model.md strict mode, docs/outputs.md infeasibility, README exit codes).
 
 An infeasible strict solve must name the conflicting constraints with their sheet, row and
 entity, one sentence per conflict, give the cheapest repair from an elastic re-solve, and

@@ -2,7 +2,7 @@
 
 The base case is solved once per module. Every check below uses the output tables (and,
 where a limit is needed, the validated input frames), never the Pyomo model, so it holds
-the report and the LP to the same physical chain (SPEC §1, §3, §6).
+the report and the LP to the same physical chain (docs/model.md, docs/outputs.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One hand-solvable instance per part of the binding model (SPEC §3).
+"""One hand-solvable instance per part of the binding model (docs/model.md).
 
 Every instance is the tiny instance of ``tiny.py`` with one or two things changed. Its
 base facts, used in every docstring below:

@@ -1,4 +1,4 @@
-"""The result workbook, its atomic write, the run_info manifest and the README (SPEC §6, §7).
+"""The result workbook, its atomic write, the run_info manifest and the README (docs/outputs.md, README).
 
 The base case is solved once per module (about 1.5 s) and written once; every test reads
 that shared result or workbook.

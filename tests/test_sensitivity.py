@@ -1,4 +1,4 @@
-"""Sensitivity analysis (SPEC §6): duals, RHS and cost ranging with Excel Solver semantics,
+"""Sensitivity analysis (docs/outputs.md): duals, RHS and cost ranging with Excel Solver semantics,
 and the treaty sheet's price of a tonne of commitment.
 
 Three kinds of evidence:

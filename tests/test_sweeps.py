@@ -1,5 +1,5 @@
-"""Sweeps and scenario runs (SPEC §5, §7): hot re-solves equal full solves, workers and Dask
-give the same rows, one bad scenario never sinks the batch, and the CLI commands.
+"""Sweeps and scenario runs (README, Scenarios and change paths; Commands): hot re-solves equal
+full solves, workers and Dask give the same rows, one bad scenario never sinks the batch, and the CLI commands.
 
 The base case is read and its sweep engine built once per module. Every file goes under
 tmp_path. The Dask tests share one module-scoped LocalCluster and come last in the file, so

@@ -1,4 +1,5 @@
-"""Input validation (SPEC §4): every planner mistake is an InputError pointing at its cell.
+"""Input validation (README, Input workbook reference): every planner mistake is an InputError
+pointing at its cell.
 
 Each test starts from the tiny valid instance (tests/tiny.py) or the bundled workbook and
 changes one thing. Rows are Excel rows: the header is row 1, the first data row is row 2.
