@@ -150,6 +150,7 @@ def _print_result(result, out_path: Path | None) -> None:
 
 def cmd_solve(args) -> int:
     from . import read_inputs, solve, write_results
+    from .progress import stage
 
     path = _input_path(args.input)
     changes = set_changes(args.set_values or [])
@@ -157,11 +158,15 @@ def cmd_solve(args) -> int:
         default_output(path, "-".join(n for n in (args.scenario, "changed" if changes else "") if n)
                        or None)
     check_output(out, option=_output_option(args), protect=[path])
-    inputs = read_inputs(path)
+    quiet = bool(args.verbose)  # HiGHS's log goes to the terminal then
+    with stage(f"reading {path.name}", quiet=quiet):
+        inputs = read_inputs(path)
     # A scenario or --set run also solves the base case, for the vs_base sheet.
-    result = solve(inputs, strict=True if args.strict else None, scenario=args.scenario,
-                   verbose=args.verbose, changes=changes, with_base=True)
-    write_results(result, out)
+    with stage("solving", quiet=quiet):
+        result = solve(inputs, strict=True if args.strict else None, scenario=args.scenario,
+                       verbose=args.verbose, changes=changes, with_base=True)
+    with stage(f"writing {out.name}", quiet=quiet):
+        write_results(result, out)
     _print_result(result, out)
     return EXIT_OK if result.optimal else EXIT_INFEASIBLE
 

@@ -104,7 +104,8 @@ def _output(args, suffix: str) -> Path:
 
 def cmd_sweep(args) -> int:
     from . import read_inputs
-    from .sweeps import SweepEngine, grid, progress_printer, run_scenarios
+    from .progress import progress_printer
+    from .sweeps import SweepEngine, grid, run_scenarios
 
     started = time.perf_counter()
     axes = _axes(args)  # options first: a typo costs nothing
@@ -120,7 +121,8 @@ def cmd_sweep(args) -> int:
 
 def cmd_scenarios(args) -> int:
     from . import read_inputs
-    from .sweeps import SweepEngine, named_scenarios, progress_printer, run_scenarios
+    from .progress import progress_printer
+    from .sweeps import SweepEngine, named_scenarios, run_scenarios
 
     started = time.perf_counter()
     out = _output(args, "scenarios")

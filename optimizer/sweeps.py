@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -548,20 +546,3 @@ def sweep(inputs: ModelInputs, changes: Mapping[str, Sequence[Any]] | Sequence[S
                          dask_address=dask_address)
 
 
-def progress_printer(label: str) -> Callable[[int, int], None] | None:
-    """A one-line progress bar on a TTY (stderr); None when piped or in CI."""
-    if not sys.stderr.isatty() or os.environ.get("CI"):
-        return None
-    start = time.perf_counter()
-
-    def show(done: int, total: int) -> None:
-        width = 30
-        filled = int(width * done / max(total, 1))
-        rate = done / max(time.perf_counter() - start, 1e-9)
-        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-                         f"({rate:,.0f}/s)")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show

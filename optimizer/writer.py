@@ -234,6 +234,11 @@ class Book:
                 for i, value in enumerate(values, start=1):
                     if value is not None:
                         write(i, j, value, fmt)
+            elif all(type(v) is str and v for v in values):
+                # ids and names: text only, written without per-cell dispatch
+                fmt, write = self.fmt(spec.kind), ws.write_string
+                for i, value in enumerate(values, start=1):
+                    write(i, j, value, fmt)
             else:
                 fmt = self.fmt(spec.kind)
                 for i, value in enumerate(values, start=1):
@@ -422,8 +427,8 @@ def drop_silent_rows(allocation: pd.DataFrame) -> pd.DataFrame:
     """Allocation without the (customer, product) lines that are 0 t in every period."""
     if allocation.empty:
         return allocation
-    moved = allocation.groupby(["customer", "product"])["tonnes"].transform(
-        lambda s: (s.abs() > 1e-9).any())
+    sold = allocation["tonnes"].abs() > 1e-9
+    moved = sold.groupby([allocation["customer"], allocation["product"]]).transform("any")
     return allocation[moved.astype(bool)].reset_index(drop=True)
 
 

@@ -33,7 +33,6 @@ from optimizer.sweeps import (
     grid,
     named_scenarios,
     parse_values,
-    progress_printer,
     run_scenarios,
 )
 
@@ -483,39 +482,6 @@ def test_parse_values_errors_name_the_option(text):
     with pytest.raises(InputError) as info:
         parse_values(text, "--set demand.min_t[customer=X_TREI]=" + text)
     assert "--set demand.min_t[customer=X_TREI]" in str(info.value)
-
-
-# ---------------------------------------------------------------- progress
-
-
-def test_progress_printer_is_silent_when_not_a_tty(capsys):
-    assert progress_printer("sweep") is None  # stderr is captured: not a TTY
-
-
-def test_progress_printer_draws_a_bar_on_a_tty(monkeypatch):
-    class FakeTTY:
-        def __init__(self):
-            self.text = ""
-
-        def isatty(self):
-            return True
-
-        def write(self, s):
-            self.text += s
-
-        def flush(self):
-            pass
-
-    fake = FakeTTY()
-    monkeypatch.setattr(sys, "stderr", fake)
-    monkeypatch.delenv("CI", raising=False)
-    show = progress_printer("sweep")
-    assert show is not None
-    show(1, 4)
-    show(4, 4)
-    assert "sweep [" in fake.text and "4/4" in fake.text and fake.text.endswith("\n")
-    monkeypatch.setenv("CI", "true")
-    assert progress_printer("sweep") is None
 
 
 # ---------------------------------------------------------------- CLI

@@ -469,3 +469,29 @@ def test_two_axis_sweep_with_a_single_value_axis_still_writes(base, tmp_path):
                      f"mines.approved_from[mine=M_KK] = blank; {TREI_MIN} = 1000"]
     for x in chart_xml(out):
         assert_excel_ready(x)
+
+
+def test_allocation_sheet_drops_only_lines_that_sell_nothing_in_any_period():
+    """K1/A sells 5 t in T2 only: kept in both periods. K2/A sells 0 t (and 1e-12 t, rounding)
+    in both: dropped. K1/B sells 3 t in T1: kept. Rows keep their order."""
+    allocation = pd.DataFrame({
+        "period": ["T1", "T2", "T1", "T2", "T1", "T2"],
+        "customer": ["K1", "K1", "K2", "K2", "K1", "K1"],
+        "product": ["A", "A", "A", "A", "B", "B"],
+        "tonnes": [0.0, 5.0, 0.0, 1e-12, 3.0, 0.0]})
+    kept = writer.drop_silent_rows(allocation)
+    assert list(zip(kept["customer"], kept["product"], kept["period"])) == [
+        ("K1", "A", "T1"), ("K1", "A", "T2"), ("K1", "B", "T1"), ("K1", "B", "T2")]
+    assert writer.drop_silent_rows(allocation.iloc[:0]).empty
+
+
+def test_text_columns_are_written_as_text_never_parsed(tmp_path):
+    """Ids that look like formulas or numbers stay text, on the all-text fast path and off it."""
+    book = writer.Book(str(tmp_path / "t.xlsx"))
+    book.table("ids", pd.DataFrame({"all_text": ["=1+1", "2027", "http://x"],
+                                    "mixed": ["=1+1", None, "2027"]}), raw=True)
+    book.close()
+    ws = openpyxl.load_workbook(tmp_path / "t.xlsx")["ids"]
+    assert [ws.cell(r, 1).value for r in (2, 3, 4)] == ["=1+1", "2027", "http://x"]
+    assert [ws.cell(r, 1).data_type for r in (2, 3, 4)] == ["s", "s", "s"]
+    assert [ws.cell(r, 2).value for r in (2, 3, 4)] == ["=1+1", None, "2027"]
