@@ -23,6 +23,7 @@ import gc
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -371,10 +372,13 @@ def cli_exe() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "optimizer"]
 
 
-def timed_child(cmd: list[str], timeout: float | None = None, cwd=ROOT) -> dict:
-    """Run ``cmd``; wall time, exit code, stdout and max RSS of that child (os.wait4)."""
+def timed_child(cmd: list[str], timeout: float | None = None, cwd=ROOT,
+                env: dict[str, str] | None = None) -> dict:
+    """Run ``cmd``; wall time, exit code, stdout and max RSS of that child (os.wait4).
+
+    ``env`` adds to (or overrides) this process's environment, less CI."""
     out = tempfile.TemporaryFile()
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env = {k: v for k, v in os.environ.items() if k != "CI"} | (env or {})
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
     deadline = None if timeout is None else t0 + timeout
@@ -412,8 +416,24 @@ def cli_raw_sweep():
     return lambda: raw.run(pairs, chunk)
 
 
+SWEEP_IMPORTS = "import optimizer.cli, optimizer.sweep_cli, optimizer.sweeps, optimizer.writer, highspy"
+"""What a CLI sweep imports before it reads the workbook (pandas, numpy, XlsxWriter come with)."""
+
+
+def compile_package() -> None:
+    """Write the package's bytecode, as ``pip install`` (not editable) or a first run does.
+
+    Without it, a machine that sets PYTHONDONTWRITEBYTECODE=1 (this one does) compiles every
+    module of the package again in every CLI process; the report shows what that costs.
+    """
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "optimizer"), quiet=1)
+
+
 def bench_cli(runs: int, log) -> dict:
     w2, w1, raw = [], [], []
+    compile_package()
     resolve = cli_raw_sweep()
     resolve()  # warm-up
     with tempfile.TemporaryDirectory() as tmp:
@@ -433,12 +453,23 @@ def bench_cli(runs: int, log) -> dict:
             raw.append(time.perf_counter() - t0)
             log(f"    run {i + 1}/{runs}: 2 workers {w2[-1]:.2f} s, 1 worker {w1[-1]:.2f} s, "
                 f"raw re-solves {raw[-1]:.3f} s: {w2[-1] / raw[-1]:.2f}x")
-        # where the time goes, in process (one run): imports, read, engine, sweep, write
-        imp = timed_child([sys.executable, "-c", "import optimizer.cli"])["wall"]
-        bare = timed_child([sys.executable, "-c", "pass"])["wall"]
+        # where the time goes (medians of 3 children, then one in-process run)
+        def child(*flags: str) -> float:
+            return statistics.median(timed_child([sys.executable, *flags])["wall"]
+                                     for _ in range(3))
+
+        bare = child("-c", "pass")
+        imp = child("-c", SWEEP_IMPORTS)
+    # the package without its bytecode (and none written): compiled in every process
+    shutil.rmtree(ROOT / "optimizer" / "__pycache__", ignore_errors=True)
+    imp_source = statistics.median(
+        timed_child([sys.executable, "-c", SWEEP_IMPORTS], env={"PYTHONDONTWRITEBYTECODE": "1"})
+        ["wall"] for _ in range(3)) - bare
+    compile_package()
     parts = cli_breakdown()
     return {"workers2": w2, "workers1": w1, "raw": raw, "ratios": [a / b for a, b in zip(w2, raw)],
-            "import": imp - bare, "python": bare, "parts": parts}
+            "import": imp - bare, "import_from_source": imp_source, "python": bare,
+            "parts": parts}
 
 
 def cli_breakdown() -> dict:
@@ -748,9 +779,16 @@ def report(res: dict, args, started: float) -> str:
             L.append(f"| **ratio** (2 workers / raw) | {len(c['ratios'])} | "
                      f"**{med(c['ratios']):.2f}×** | {spread(c['ratios'])} |")
         L.append("")
+        source = c.get("import_from_source")
         L.append(f"Where the time goes (one in-process run, 2 workers): interpreter start "
-                 f"{c['python']:.2f} s, `import optimizer.cli` {c['import']:.2f} s, " +
-                 ", ".join(f"{k} {v:.2f} s" for k, v in c["parts"].items()) + ".\n")
+                 f"{c['python']:.2f} s, the sweep's imports (pandas, numpy, highspy, XlsxWriter, "
+                 f"the package) {c['import']:.2f} s, " +
+                 ", ".join(f"{k} {v:.2f} s" for k, v in c["parts"].items()) + ".")
+        if source is not None:
+            L.append(f"The package's bytecode is written before the CLI runs, as `pip install` or "
+                     f"a first run does; without it (this machine sets PYTHONDONTWRITEBYTECODE=1, "
+                     f"so nothing is cached) the imports take {source:.2f} s in every run.")
+        L.append("")
 
     # (d)
     d = res.get("scaling")
