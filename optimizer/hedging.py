@@ -542,12 +542,13 @@ def _stage(frame: pd.DataFrame, first: set[str]) -> pd.DataFrame:
 
 
 def _run_info(result: HedgeResult) -> pd.DataFrame:
-    from .run import versions
+    from .run import version, versions
 
     inputs = result.inputs
     unc = result.uncertainty
     rows = [("tool", "irel-alloc hedge"), *versions(),
             ("stochastic", "mpi-sppy (extensive form / progressive hedging), Pyomo appsi_highs"),
+            ("mpi_sppy", version("mpi-sppy")),
             ("input", inputs.source if inputs else ""),
             ("input_sha256", (inputs.sha256 or "") if inputs else ""),
             ("method", result.method),

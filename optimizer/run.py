@@ -153,16 +153,18 @@ def table_hash(frame: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def versions() -> list[tuple[str, str]]:
-    """Versions of the tool and the stack it ran on, for run_info manifests."""
+def version(dist: str) -> str:
+    """The installed version of distribution ``dist``, or ``unknown``."""
     from importlib import metadata
 
-    def version(dist: str) -> str:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return "unknown"
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
+
+def versions() -> list[tuple[str, str]]:
+    """Versions of the tool and the stack it ran on, for run_info manifests."""
     return [("tool_version", version("irel-alloc")), ("python", platform.python_version()),
             ("pyomo", version("pyomo")), ("highspy", version("highspy")),
             ("pandas", version("pandas")), ("openpyxl", version("openpyxl")),

@@ -198,6 +198,8 @@ def test_cli_hedge_writes_the_workbook_with_summary_and_chart(tmp_path, capsys):
     keys = set(summary["key"])
     assert {"expected_objective", "wait_and_see", "evpi", "ev_objective", "vss"} <= keys
     assert {"regret_base_plan[approvals_fast]", "regret_base_plan[approvals_delayed]"} <= keys
+    info = dict(pd.read_excel(out, sheet_name="run_info").to_numpy())
+    assert info["mpi_sppy"][0].isdigit()  # the installed version, so the run can be reproduced
     with zipfile.ZipFile(out) as z:
         names = z.namelist()
         chart = z.read(next(n for n in names if n.startswith("xl/charts/chart"))).decode()
