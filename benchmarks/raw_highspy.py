@@ -496,9 +496,11 @@ class RawSweep:
         ri, ci = [], []
         for i, dr in enumerate(tr):
             if dq[dr] >= 0:
-                ri.append([i]); ci.append([d["sale_col"][dr]])
+                ri.append([i])
+                ci.append([d["sale_col"][dr]])
             else:
-                ri.append([i] * nM); ci.append(list(o_mixed + dm_pos[dr] * nM + np.arange(nM)))
+                ri.append([i] * nM)
+                ci.append(list(o_mixed + dm_pos[dr] * nM + np.arange(nM)))
         self.tr_matrix = sp.csr_array((np.ones(sum(map(len, ri))),
                                        (np.concatenate(ri) if ri else [],
                                         np.concatenate(ci) if ci else [])),

@@ -615,7 +615,8 @@ def profiles(instances: dict, log) -> dict:
         run_scenarios(inputs, scenarios[:10], engine=engine)
         log(f"  profiling run_scenarios ({name}, {len(scenarios)} scenarios)")
         out[f"run_scenarios, {name}, {len(scenarios)} scenarios, 1 worker"] = profile_text(
-            lambda: run_scenarios(inputs, scenarios, engine=engine))
+            # called here, inside this iteration: the loop's current values are the ones meant
+            lambda: run_scenarios(inputs, scenarios, engine=engine))  # noqa: B023
     if "medium" in instances:
         from optimizer import model as om
 
